@@ -1,0 +1,147 @@
+//! The embedded lexicons of vaderSentiment 3.3.2, as static tables generated
+//! by `build.rs` from `data/vader_lexicon.txt` and `data/emoji_utf8_lexicon.txt`.
+
+use crate::hash::{MAX_KEY_LEN, hash_padded};
+
+/// One key of the word table.
+pub(crate) struct Entry {
+    /// Byte offset of the key in [`KEYS`].
+    pub off: u32,
+    /// Key length in bytes.
+    pub len: u8,
+    /// [`IN_LEX`], [`NEGATION`], [`BOOST_INC`], [`BOOST_DEC`].
+    pub flags: u8,
+    /// A `word::*` id, or 0.
+    pub word: u8,
+}
+
+include!(concat!(env!("OUT_DIR"), "/tables.rs"));
+
+/// What the word table knows about a lower-cased token.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct WordInfo {
+    /// Lexicon valence (0.0 when not [`IN_LEX`]).
+    pub valence: f64,
+    /// [`IN_LEX`], [`NEGATION`], [`BOOST_INC`], [`BOOST_DEC`].
+    pub flags: u8,
+    /// A `word::*` id, or 0.
+    pub word: u8,
+}
+
+/// Looks up a lower-cased key (`len` bytes, zero-padded in `padded`).
+#[inline]
+pub(crate) fn lookup(padded: &[u8; MAX_KEY_LEN], len: usize) -> WordInfo {
+    let mut slot = (hash_padded(padded, len) >> 32) as usize & SLOT_MASK;
+    loop {
+        let idx = SLOTS[slot] as usize;
+        if idx == 0 {
+            return WordInfo::default();
+        }
+        let e = &ENTRIES[idx - 1];
+        if e.len as usize == len {
+            let off = e.off as usize;
+            if KEYS[off..off + len] == padded[..len] {
+                return WordInfo {
+                    valence: VALENCES[idx - 1],
+                    flags: e.flags,
+                    word: e.word,
+                };
+            }
+        }
+        slot = (slot + 1) & SLOT_MASK;
+    }
+}
+
+/// Looks up a key given as a string.
+#[cfg(test)]
+pub(crate) fn lookup_str(key: &str) -> WordInfo {
+    if key.len() > MAX_KEY_LEN {
+        return WordInfo::default();
+    }
+    let mut padded = [0u8; MAX_KEY_LEN];
+    padded[..key.len()].copy_from_slice(key.as_bytes());
+    lookup(&padded, key.len())
+}
+
+/// One bit per code point below U+20000: set for the single code points of
+/// the emoji lexicon (no key lies above U+1FFFF; build.rs checks).
+static EMOJI_BITS: [u64; 0x20000 / 64] = {
+    let mut bits = [0u64; 0x20000 / 64];
+    let mut i = 0;
+    while i < EMOJI_CPS.len() {
+        let cp = EMOJI_CPS[i] as usize;
+        bits[cp / 64] |= 1 << (cp % 64);
+        i += 1;
+    }
+    bits
+};
+
+/// The description that replaces code point `c`, if `c` is a key of the emoji lexicon.
+#[inline]
+pub(crate) fn emoji_description(c: char) -> Option<&'static str> {
+    let cp = c as u32;
+    if cp >= 0x20000 || EMOJI_BITS[cp as usize / 64] & (1 << (cp % 64)) == 0 {
+        return None;
+    }
+    let i = EMOJI_CPS.binary_search(&cp).ok()?;
+    let (off, len) = EMOJI_DESCS[i];
+    Some(&EMOJI_TEXT[off as usize..(off + len) as usize])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_keys_take_the_last_line() {
+        for (k, v) in [
+            ("lol", 1.8),
+            ("ok", 1.2),
+            ("xd", 2.8),
+            ("sob", -1.0),
+            (":-p", 1.5),
+            ("fav", 2.0),
+        ] {
+            assert_eq!(lookup_str(k).valence, v, "{k}");
+            assert_eq!(lookup_str(k).flags & IN_LEX, IN_LEX);
+        }
+        assert_eq!(LEXICON_LEN, 7506);
+        assert_eq!(EMOJI_LEXICON_LEN, 3570);
+    }
+
+    #[test]
+    fn upper_case_keys_are_unreachable() {
+        assert_eq!(lookup_str(":d").valence, 2.3);
+        assert_eq!(lookup_str(":p").valence, 1.0);
+        assert_eq!(lookup_str(":D").flags, 0);
+        assert_eq!(lookup_str("fed up").flags, 0);
+    }
+
+    #[test]
+    fn every_table_key_is_found() {
+        for (i, e) in ENTRIES.iter().enumerate() {
+            let key = std::str::from_utf8(&KEYS[e.off as usize..e.off as usize + e.len as usize])
+                .unwrap();
+            let info = lookup_str(key);
+            assert_eq!(
+                (info.flags, info.word, info.valence.to_bits()),
+                (e.flags, e.word, VALENCES[i].to_bits())
+            );
+        }
+    }
+
+    #[test]
+    fn emoji_single_code_points_only() {
+        assert_eq!(emoji_description('😀'), Some("grinning face"));
+        assert_eq!(emoji_description('❤'), Some("red heart"));
+        assert_eq!(emoji_description('\u{fe0f}'), None);
+        assert_eq!(emoji_description('a'), None);
+        assert_eq!(
+            EMOJI_CPS
+                .iter()
+                .filter(|&&c| emoji_description(char::from_u32(c).unwrap()).is_some())
+                .count(),
+            1212
+        );
+    }
+}
