@@ -1,0 +1,83 @@
+//! The `sentiflow` binary: parse the command line, load settings, dispatch.
+//! Errors end here as one line on stderr and a non-zero exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+use sentiflow::cli::{Cli, Command};
+use sentiflow::{commands, config};
+
+fn main() -> ExitCode {
+    // Env files first, so that clap sees their values as environment variables.
+    if let Err(error) = std::env::current_dir()
+        .map_err(anyhow::Error::from)
+        .and_then(|dir| config::load_env_files(&dir))
+    {
+        eprintln!("error: {error:#}");
+        return ExitCode::FAILURE;
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
+    init_logging(&cli.log);
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Score(args) => commands::score::run(args),
+        Command::Run(args) => runtime()?.block_on(commands::run::run(args)),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Help and version print as clap renders them; a bad flag gets one line that says what to do.
+fn usage_error(error: clap::Error) -> ExitCode {
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = error.print();
+        return if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let rendered = error.render().to_string();
+    let first = rendered
+        .lines()
+        .next()
+        .unwrap_or("error: invalid command line");
+    let command = std::env::args()
+        .nth(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .map(|sub| format!("sentiflow {sub} --help"))
+        .unwrap_or_else(|| "sentiflow --help".into());
+    eprintln!("{first} (see `{command}`)");
+    ExitCode::from(2)
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,105 @@
+//! Live progress on a terminal, and the numbers formatted for people.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::pipeline::PipelineStats;
+
+/// A progress line on stderr, redrawn a few times a second while the pipeline runs.
+/// Only on a terminal: logs and pipes get the final summary alone.
+pub struct Progress {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Progress {
+    pub fn start(stats: Arc<PipelineStats>, quiet: bool) -> Progress {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Progress {
+                stop: None,
+                task: None,
+            };
+        }
+        let (stop, mut stopped) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            let (mut last_written, mut last_at) = (0u64, Instant::now());
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = tick.tick() => {}
+                }
+                let now = stats.snapshot();
+                let window = last_at.elapsed().as_secs_f64().max(1e-3);
+                let rate = (now.written - last_written) as f64 / window;
+                (last_written, last_at) = (now.written, Instant::now());
+                let labelled = (now.positive + now.negative + now.neutral).max(1) as f64;
+                eprint!(
+                    "\r\x1b[2K  {} rows  {} rows/s  positive {:.1}%  negative {:.1}%  neutral {:.1}%  [{:.0?}]",
+                    thousands(now.written),
+                    thousands(rate as u64),
+                    100.0 * now.positive as f64 / labelled,
+                    100.0 * now.negative as f64 / labelled,
+                    100.0 * now.neutral as f64 / labelled,
+                    Duration::from_secs(started.elapsed().as_secs()),
+                );
+                let _ = std::io::stderr().flush();
+            }
+            eprint!("\r\x1b[2K");
+        });
+        Progress {
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops redrawing and clears the line.
+    pub async fn finish(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// `1234567` -> `"1,234,567"`.
+pub fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// `part` as a percentage of `whole`, 0 when `whole` is 0.
+pub fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}

@@ -1,0 +1,195 @@
+//! The embedded sink: one SQLite file, one upsert per row, one transaction per batch.
+//!
+//! Only this file knows SQL. A batch is committed as one transaction, so a
+//! crash or Ctrl-C leaves whole batches or nothing: every row present is complete.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::anyhow;
+use rusqlite::{Connection, ErrorCode, OpenFlags, params};
+
+use crate::pipeline::{DeadLetterSink, Sink, WriteError, WriteOutcome};
+use crate::record::{DeadLetter, ScoredRecord};
+
+/// The table every row lands in (the same name as the Cassandra table).
+pub const TABLE: &str = "sentimental_analysis";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sentimental_analysis (
+    id                   INTEGER PRIMARY KEY,
+    sentence             TEXT    NOT NULL,
+    sentimental_analysis TEXT    NOT NULL CHECK (sentimental_analysis IN ('positive', 'negative', 'neutral')),
+    compound             REAL    NOT NULL,
+    pos                  REAL    NOT NULL,
+    neu                  REAL    NOT NULL,
+    neg                  REAL    NOT NULL,
+    produced_at          INTEGER NOT NULL, -- epoch milliseconds
+    processed_at         INTEGER NOT NULL  -- epoch milliseconds
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    key         BLOB,
+    payload     BLOB    NOT NULL,
+    reason      TEXT    NOT NULL,
+    stage       TEXT    NOT NULL,
+    recorded_at INTEGER NOT NULL  -- epoch milliseconds
+);
+";
+
+const UPSERT: &str = "
+INSERT INTO sentimental_analysis
+    (id, sentence, sentimental_analysis, compound, pos, neu, neg, produced_at, processed_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+ON CONFLICT (id) DO UPDATE SET
+    sentence = excluded.sentence,
+    sentimental_analysis = excluded.sentimental_analysis,
+    compound = excluded.compound, pos = excluded.pos, neu = excluded.neu, neg = excluded.neg,
+    produced_at = excluded.produced_at,
+    processed_at = excluded.processed_at";
+
+const INSERT_DEAD_LETTER: &str = "INSERT INTO dead_letters (key, payload, reason, stage, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// Errors opening the database, worded for the person who typed the path.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "cannot create the database {path}: directory {dir} does not exist (create it, or pass another --db)"
+    )]
+    MissingDirectory { path: PathBuf, dir: PathBuf },
+    #[error(
+        "cannot open the database {path}: {cause} (check that the path is a writable file, or pass another --db)"
+    )]
+    Open { path: PathBuf, cause: String },
+}
+
+/// A SQLite database file holding the scored rows and dead letters.
+pub struct SqliteSink {
+    connection: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl SqliteSink {
+    /// Opens (or creates) the database and its tables.
+    pub fn open(path: &Path) -> Result<Self, OpenError> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(OpenError::MissingDirectory {
+                path: path.to_path_buf(),
+                dir,
+            });
+        }
+        let open_error = |error: rusqlite::Error| OpenError::Open {
+            path: path.to_path_buf(),
+            cause: describe(&error),
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(path, flags).map_err(open_error)?;
+        // WAL + NORMAL: a committed batch survives a crash of this process, and
+        // writers never block readers (look at the data while it runs).
+        connection
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+            .and_then(|_| connection.execute_batch(SCHEMA))
+            .map_err(open_error)?;
+        Ok(SqliteSink {
+            connection: Mutex::new(connection),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write_rows(&self, rows: &[ScoredRecord]) -> rusqlite::Result<()> {
+        let mut connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let transaction = connection.transaction()?;
+        {
+            let mut upsert = transaction.prepare_cached(UPSERT)?;
+            for row in rows {
+                let record = &row.record;
+                upsert.execute(params![
+                    record.id,
+                    record.sentence,
+                    row.label.as_str(),
+                    row.scores.compound,
+                    row.scores.pos,
+                    row.scores.neu,
+                    row.scores.neg,
+                    record.produced_at_ms,
+                    row.processed_at_ms,
+                ])?;
+            }
+        }
+        transaction.commit()
+    }
+
+    fn write_dead_letters(&self, letters: &[DeadLetter]) -> rusqlite::Result<()> {
+        let mut connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let transaction = connection.transaction()?;
+        {
+            let mut insert = transaction.prepare_cached(INSERT_DEAD_LETTER)?;
+            let now = crate::record::now_ms();
+            for letter in letters {
+                insert.execute(params![
+                    letter.key,
+                    letter.payload,
+                    letter.reason,
+                    letter.stage.as_str(),
+                    now
+                ])?;
+            }
+        }
+        transaction.commit()
+    }
+}
+
+impl Sink for SqliteSink {
+    async fn write<'a>(&'a self, rows: &'a [ScoredRecord]) -> Result<WriteOutcome, WriteError> {
+        // SQLite is a blocking library: tell the runtime this worker is busy.
+        tokio::task::block_in_place(|| self.write_rows(rows))
+            .map_err(|error| classify(&self.path, error))?;
+        Ok(WriteOutcome::default())
+    }
+}
+
+impl DeadLetterSink for SqliteSink {
+    async fn send<'a>(&'a self, letters: &'a [DeadLetter]) -> Result<(), WriteError> {
+        tokio::task::block_in_place(|| self.write_dead_letters(letters))
+            .map_err(|error| classify(&self.path, error))
+    }
+}
+
+/// Busy, locked or full databases may recover; anything else will not.
+fn classify(path: &Path, error: rusqlite::Error) -> WriteError {
+    let message = anyhow!("writing to {}: {}", path.display(), describe(&error));
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::DiskFull) => {
+            WriteError::Transient(message)
+        }
+        _ => WriteError::Fatal(message),
+    }
+}
+
+/// SQLite's message, with the extended code's meaning where it helps.
+fn describe(error: &rusqlite::Error) -> String {
+    match error.sqlite_error_code() {
+        Some(ErrorCode::CannotOpen) => {
+            "cannot open the file (permission denied, or not a regular file)".into()
+        }
+        Some(ErrorCode::NotADatabase) => "the file exists but is not a SQLite database".into(),
+        Some(ErrorCode::ReadOnly) => "the file or its directory is read-only".into(),
+        _ => error.to_string(),
+    }
+}

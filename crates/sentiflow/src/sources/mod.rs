@@ -1,0 +1,3 @@
+//! Where records come from: each implements [`crate::pipeline::Source`].
+
+pub mod memory;

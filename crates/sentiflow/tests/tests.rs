@@ -1,0 +1,13 @@
+//! sentiflow's integration tests: the real binary, real files, real services.
+
+// Helpers shared by every module: running the binary, temp dirs, reading SQLite.
+mod util;
+
+// `sentiflow run`: the embedded pipeline end to end.
+mod embedded;
+
+// `sentiflow score`: JSON lines out, errors reported per line.
+mod score;
+
+// Command-line behaviour shared by every command: bad flags, settings files.
+mod cli;
