@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # its variables are used by the scripts that source it
 # Shared code of scripts/services, scripts/kafka, scripts/cqlsh and scripts/services-smoke-test.
 # Sourced, never run. Everything it fetches or writes lives outside the repository:
 #   $SENTIFLOW_CACHE (default ~/.cache/sentiflow): jars, Maven repos, the cqlsh virtualenv
@@ -77,13 +77,17 @@ java_major() {
 
 # find_java kafka|cassandra: set JAVA to a java binary that this service supports.
 # Kafka 4.x needs 17 or newer; Cassandra 5.0 runs on 11 or 17 only.
-# Order: $SENTIFLOW_JAVA_HOME, $JAVA_HOME, java on PATH, then /usr/lib/jvm/*.
+# Order: $SENTIFLOW_JAVA_HOME, $JAVA_HOME, java on PATH, then $SENTIFLOW_JVM_DIRS/*
+# (default /usr/lib/jvm/*): the first suitable one wins.
 find_java() {
   local svc=$1 cand major seen=() candidates=()
   [[ -n ${SENTIFLOW_JAVA_HOME:-} ]] && candidates+=("$SENTIFLOW_JAVA_HOME/bin/java")
   [[ -n ${JAVA_HOME:-} ]] && candidates+=("$JAVA_HOME/bin/java")
   command -v java >/dev/null 2>&1 && candidates+=("$(readlink -f "$(command -v java)")")
-  for cand in /usr/lib/jvm/*/bin/java; do [[ -x $cand ]] && candidates+=("$cand"); done
+  local d
+  for d in ${SENTIFLOW_JVM_DIRS:-/usr/lib/jvm}; do # where Debian/Ubuntu install JDKs
+    for cand in "$d"/*/bin/java; do [[ -x $cand ]] && candidates+=("$cand"); done
+  done
   for cand in "${candidates[@]}"; do
     [[ -x $cand ]] || continue
     major=$(java_major "$cand")
@@ -156,8 +160,7 @@ launch() {
   # shellcheck disable=SC2016 # $$ and $@ belong to the inner shell
   setsid bash -c 'echo $$ > "$0"; cd "$1" && shift 2 && exec "$@"' \
     "$pidfile" "$dir" -- "$@" </dev/null >>"$log" 2>&1 9>&- &
-  local i
-  for i in {1..50}; do
+  for _ in {1..50}; do
     [[ -s $pidfile ]] && return 0
     sleep 0.1
   done
@@ -221,6 +224,7 @@ render() {
   local tpl=$1 out=$2 kv args=()
   shift 2
   for kv in "$@"; do args+=("TPL_$kv"); done
+  # shellcheck disable=SC2016 # awk code, not shell
   env "${args[@]}" awk '
     { line = $0; res = ""
       while (match(line, /@[A-Z_0-9]+@/)) {
@@ -265,12 +269,13 @@ mvn_fetch() {
   # Own local repository per service: two fetches can run at once (Maven 3.8's
   # local repository is not safe for concurrent writers), and deleting the cache
   # really starts from scratch.
-  if ! mvn -B -ntp -f "$pom" -Dmaven.repo.local="$home/m2" "$@" \
+  # -U: retry artifacts that an earlier (failed) attempt recorded as missing.
+  if ! mvn -B -ntp -U -f "$pom" -Dmaven.repo.local="$home/m2" "$@" \
     "$MAVEN_DEPENDENCY_PLUGIN:copy-dependencies" \
     -DincludeScope=runtime -DoutputDirectory="$libdir.partial" >"$log" 2>&1; then
-    echo "error: could not fetch the $name jars with Maven from Maven Central (or the mirror set in ~/.m2/settings.xml); Maven said:" >&2
-    grep -E '^\[ERROR\]' "$log" | head -n 8 >&2 || tail -n 20 "$log" >&2
-    die "fetch of $name failed (full log: $log)"
+    local why
+    why=$(grep -m 1 -E '^\[ERROR\] .' "$log" | sed 's/^\[ERROR\] //; s/ -> \[Help 1\]$//' || true)
+    die "could not download the $name jars from Maven Central (or the mirror in ~/.m2/settings.xml) with mvn: ${why:-see the log}; full log: $log"
   fi
   mv "$libdir.partial" "$libdir"
   touch "$libdir/.complete"
@@ -313,8 +318,9 @@ fetch_cqlsh_locked() {
     die "could not create a Python virtualenv with $py (on Debian: apt-get install python3-venv); see $log"
   if ! "$CQLSH_VENV/bin/pip" install --disable-pip-version-check --no-input \
     -r "$SERVICES_D/cqlsh-requirements.txt" >>"$log" 2>&1; then
-    tail -n 15 "$log" >&2
-    die "could not install cqlsh $CQLSH_VERSION with pip from PyPI (or the index set in pip.conf / PIP_INDEX_URL); full log: $log"
+    local why
+    why=$(grep -m 1 -E '^ERROR: ' "$log" | sed 's/^ERROR: //' || true)
+    die "could not download cqlsh $CQLSH_VERSION from PyPI (or the index in pip.conf / PIP_INDEX_URL) with pip: ${why:-see the log}; full log: $log"
   fi
   echo "$pyver" >"$CQLSH_VENV/.complete"
   info "installed cqlsh $CQLSH_VERSION in $(since "$t0")s"
