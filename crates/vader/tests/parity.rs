@@ -1,0 +1,179 @@
+//! Exact parity with the reference, vaderSentiment 3.3.2, on every row of
+//! `fixtures/vader_corpus.tsv` (built and scored by `scripts/vader/regenerate`;
+//! `scripts/vader/check-fixtures` proves the file is what the script makes).
+
+use std::fmt::Write as _;
+
+use vader::{Scores, SentimentIntensityAnalyzer};
+
+const FIXTURES: &str = include_str!("fixtures/vader_corpus.tsv");
+
+struct Row<'a> {
+    line: usize,
+    category: &'a str,
+    want: Scores,
+    text: String,
+}
+
+/// Undoes make_corpus.py's `escape`.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('\\') => out.push('\\'),
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('u') => {
+                assert_eq!(chars.next(), Some('{'), "bad escape in {s:?}");
+                let hex: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+            }
+            other => panic!("bad escape \\{other:?} in {s:?}"),
+        }
+    }
+    out
+}
+
+fn rows() -> Vec<Row<'static>> {
+    FIXTURES
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#'))
+        .map(|(i, l)| {
+            let f: Vec<&str> = l.splitn(6, '\t').collect();
+            assert_eq!(f.len(), 6, "line {}: {l:?}", i + 1);
+            let num = |s: &str| -> f64 {
+                s.parse()
+                    .unwrap_or_else(|_| panic!("line {}: bad number {s:?}", i + 1))
+            };
+            Row {
+                line: i + 1,
+                category: f[0],
+                want: Scores {
+                    neg: num(f[1]),
+                    neu: num(f[2]),
+                    pos: num(f[3]),
+                    compound: num(f[4]),
+                },
+                text: unescape(f[5]),
+            }
+        })
+        .collect()
+}
+
+/// Bit equality, so that 0.0 and -0.0 differ as they do in the reference's output.
+fn same(a: Scores, b: Scores) -> bool {
+    [
+        (a.neg, b.neg),
+        (a.neu, b.neu),
+        (a.pos, b.pos),
+        (a.compound, b.compound),
+    ]
+    .iter()
+    .all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+fn check(name: &str, mut score: impl FnMut(&str) -> Scores) {
+    let rows = rows();
+    assert!(
+        rows.len() >= 10_000,
+        "the corpus has only {} rows",
+        rows.len()
+    );
+    let mut failures = Vec::new();
+    for row in &rows {
+        let got = score(&row.text);
+        if !same(got, row.want) {
+            failures.push((row, got));
+        }
+    }
+    if failures.is_empty() {
+        return;
+    }
+    let mut msg = format!(
+        "{name}: {} of {} fixture rows differ from vaderSentiment 3.3.2\n",
+        failures.len(),
+        rows.len()
+    );
+    for (row, got) in failures.iter().take(20) {
+        let text: String = row.text.chars().take(160).collect();
+        writeln!(
+            msg,
+            "\nline {} [{}] {:?}\n  want neg={:?} neu={:?} pos={:?} compound={:?}\n  got  neg={:?} neu={:?} pos={:?} compound={:?}",
+            row.line,
+            row.category,
+            text,
+            row.want.neg,
+            row.want.neu,
+            row.want.pos,
+            row.want.compound,
+            got.neg,
+            got.neu,
+            got.pos,
+            got.compound
+        )
+        .unwrap();
+    }
+    panic!("{msg}");
+}
+
+#[test]
+fn every_fixture_row_matches_the_reference_with_a_reused_analyzer() {
+    let mut analyzer = SentimentIntensityAnalyzer::new();
+    check("reused analyzer", |t| analyzer.polarity_scores(t));
+}
+
+#[test]
+fn every_fixture_row_matches_the_reference_with_the_free_function() {
+    // Longest texts first, so that every later text runs on dirty, oversized buffers.
+    let mut texts: Vec<(usize, String)> =
+        rows().into_iter().map(|r| (r.text.len(), r.text)).collect();
+    texts.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, t) in texts.iter().take(50) {
+        vader::polarity_scores(t);
+    }
+    check("free function", vader::polarity_scores);
+}
+
+#[test]
+fn the_corpus_covers_every_category() {
+    let rows = rows();
+    for c in [
+        "lexicon",
+        "emoji",
+        "review",
+        "tweet",
+        "news",
+        "rules-distance",
+        "rules-but",
+        "rules-idioms",
+        "rules-least",
+        "rules-no",
+        "rules-kindof",
+        "caps",
+        "punct",
+        "edge",
+        "unicode",
+        "whitespace",
+        "long",
+        "fuzz",
+        "sum",
+    ] {
+        assert!(rows.iter().any(|r| r.category == c), "no {c} rows");
+    }
+    assert!(rows.iter().any(|r| r.text.is_empty()));
+    assert!(
+        rows.iter()
+            .any(|r| r.text.split_whitespace().count() >= 300)
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.want.compound.to_bits() == (-0.0f64).to_bits())
+    );
+}
