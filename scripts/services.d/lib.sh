@@ -67,12 +67,12 @@ need_disk() {
   fi
 }
 
-# java_major JAVA: the feature release (8, 11, 17, 25...) of that java binary.
-java_major() {
-  local v
-  v=$("$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = //p')
-  v=${v#1.}
-  echo "${v%%.*}"
+# java_version JAVA: "MAJOR BUILD" of that java binary, e.g. "17 17.0.15+6-Debian-1deb12u1".
+java_version() {
+  "$1" -XshowSettings:properties -version 2>&1 | awk '
+    /^ *java\.specification\.version = / { v = $3; sub(/^1\./, "", v); sub(/\..*/, "", v) }
+    /^ *java\.runtime\.version = / { b = $3 }
+    END { if (v != "") print v, b }'
 }
 
 # find_java kafka|cassandra: set JAVA to a java binary that this service supports.
@@ -80,7 +80,7 @@ java_major() {
 # Order: $SENTIFLOW_JAVA_HOME, $JAVA_HOME, java on PATH, then $SENTIFLOW_JVM_DIRS/*
 # (default /usr/lib/jvm/*): the first suitable one wins.
 find_java() {
-  local svc=$1 cand major seen=() candidates=()
+  local svc=$1 cand major version seen=() candidates=()
   [[ -n ${SENTIFLOW_JAVA_HOME:-} ]] && candidates+=("$SENTIFLOW_JAVA_HOME/bin/java")
   [[ -n ${JAVA_HOME:-} ]] && candidates+=("$JAVA_HOME/bin/java")
   command -v java >/dev/null 2>&1 && candidates+=("$(readlink -f "$(command -v java)")")
@@ -90,12 +90,15 @@ find_java() {
   done
   for cand in "${candidates[@]}"; do
     [[ -x $cand ]] || continue
-    major=$(java_major "$cand")
+    version=$(java_version "$cand")
+    major=${version%% *}
     [[ -n $major ]] || continue
     seen+=("$cand ($major)")
     case $svc:$major in
       kafka:1[7-9] | kafka:[2-9][0-9] | cassandra:11 | cassandra:17)
         JAVA=$cand
+        # Names this exact JVM build (class-data archives are only valid for it).
+        JAVA_ID=$(printf '%s %s' "$cand" "$version" | cksum | cut -d ' ' -f 1)
         return 0
         ;;
     esac
@@ -248,6 +251,45 @@ with_lock() {
   ) 8>"$lockfile"
 }
 
+# ---------------------------------------------------------------------------- class-data sharing
+# AppCDS: the first run of each kind of JVM (Kafka broker, Kafka tool, Cassandra) writes
+# the classes it loaded into an archive when it exits; later runs map that archive instead
+# of reading ~100 jars again: about a third off the start-up of the tools, the brokers and
+# Cassandra on 2 cores. An archive is only valid for one JVM build and one jar set, so it
+# is named after the JVM and kept beside the jars. SENTIFLOW_CDS=0 turns it off.
+#   cds_opts HOME NAME TAG   sets CDS_OPTS: use the archive, or record one (into NAME.TAG)
+#   cds_settle HOME NAME TAG after that JVM is gone: check the recorded archive, keep it
+cds_file() { echo "$1/cds/$2-$JAVA_ID.jsa"; }
+
+cds_opts() {
+  local jsa
+  CDS_OPTS=()
+  [[ ${SENTIFLOW_CDS:-1} == 1 ]] || return 0
+  jsa=$(cds_file "$1" "$2")
+  if [[ -s $jsa ]]; then
+    CDS_OPTS=(-XX:SharedArchiveFile="$jsa")
+  else
+    mkdir -p "$1/cds"
+    CDS_OPTS=(-XX:ArchiveClassesAtExit="$jsa.$3")
+  fi
+}
+
+# cds_settle HOME NAME TAG [JVM options the archive needs]: -Xshare:on makes the JVM fail
+# on an archive it cannot use (cut short by a kill, another classpath), so only a good
+# one is kept; the classpath is the same "<home>/lib/*" that the servers and tools use.
+cds_settle() {
+  local home=$1 name=$2 tag=$3 jsa
+  shift 3
+  jsa=$(cds_file "$home" "$name")
+  [[ -e $jsa.$tag ]] || return 0
+  if [[ ! -e $jsa ]] && "$JAVA" "$@" -XX:SharedArchiveFile="$jsa.$tag" -Xshare:on \
+    -cp "$home/lib/*" -version >/dev/null 2>&1; then
+    mv -f "$jsa.$tag" "$jsa"
+  else
+    rm -f "$jsa.$tag"
+  fi
+}
+
 # ---------------------------------------------------------------------------- fetching
 # mvn_fetch NAME POM LIBDIR -Dprop=value...: copy the POM's runtime jars into LIBDIR, once.
 # Downloads into LIBDIR.partial and renames at the end: a half-done fetch is never used.
@@ -365,15 +407,20 @@ kafka_tool_class() {
 # Short-lived tools get the client compiler only (-XX:TieredStopAtLevel=1): a third
 # faster to start; the perf tests keep the full JIT so they measure the real thing.
 kafka_java() {
-  local class=$1 jit=(-XX:TieredStopAtLevel=1)
+  local class=$1 jit=(-XX:TieredStopAtLevel=1) rc=0
   shift
-  [[ -n ${JAVA:-} ]] || find_java kafka
+  [[ -n ${JAVA:-} && -n ${JAVA_ID:-} ]] || find_java kafka
   fetch_kafka >&2
   case $class in *Performance) jit=() ;; esac
+  # One archive per tool: each loads its own set of classes.
+  cds_opts "$KAFKA_HOME" "tool-${class##*.}" "$$"
+  # JVM warnings (class-data sharing ones included) go to stderr, never into the output.
   # shellcheck disable=SC2086 # SENTIFLOW_KAFKA_TOOL_OPTS is a list of JVM options
-  "$JAVA" -Xmx512m -XX:+UseSerialGC "${jit[@]}" ${SENTIFLOW_KAFKA_TOOL_OPTS:-} \
-    -Dlog4j2.configurationFile="$SERVICES_D/log4j2-tools.properties" \
-    -cp "$KAFKA_HOME/lib/*" "$class" "$@"
+  "$JAVA" -Xmx512m -XX:+UseSerialGC "${jit[@]}" "${CDS_OPTS[@]}" -Xlog:disable -Xlog:all=warning:stderr \
+    ${SENTIFLOW_KAFKA_TOOL_OPTS:-} -Dlog4j2.configurationFile="$SERVICES_D/log4j2-tools.properties" \
+    -cp "$KAFKA_HOME/lib/*" "$class" "$@" || rc=$?
+  cds_settle "$KAFKA_HOME" "tool-${class##*.}" "$$"
+  return "$rc"
 }
 
 # cqlsh_run ARGS...: the pinned cqlsh (installed if needed).
