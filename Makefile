@@ -1,5 +1,5 @@
 # sentiflow's entry points. `make test` is what CI runs (.ci/run).
-.PHONY: run test lint unit bench build clean
+.PHONY: run test lint services unit fixtures bench build clean
 
 CARGO ?= cargo
 
@@ -7,8 +7,17 @@ CARGO ?= cargo
 run:
 	$(CARGO) run --release -p sentiflow -- run --count 1000000
 
-## test: every check and test (formatting, lints, unit and integration tests)
-test: lint unit
+## test: every check and test. Starts the real Kafka and Cassandra itself (scripts/services,
+## jars from Maven Central, cached in ~/.cache/sentiflow) and leaves them running.
+test: lint services unit fixtures
+
+## services: a smoke test of the real services, which leaves them up for the tests
+services:
+	scripts/services-smoke-test --no-down
+
+## fixtures: the scorer's parity fixtures still match what vaderSentiment 3.3.2 says
+fixtures:
+	scripts/vader/check-fixtures
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -33,6 +33,297 @@ pub enum Command {
     Run(RunArgs),
     /// Score texts with VADER and print one JSON object per text.
     Score(ScoreArgs),
+    /// Create the Kafka topics and the Cassandra keyspace and table (idempotent).
+    Setup(SetupArgs),
+    /// Produce sentences to Kafka (idempotent producer, acks=all).
+    Produce(ProduceArgs),
+    /// Consume sentences from Kafka as a consumer-group member, score them, write them to Cassandra.
+    Process(ProcessArgs),
+    /// Show per-partition offsets and lag, dead letters and rows stored.
+    Status(StatusArgs),
+    /// Check that every sentence produced with a seed and count is stored in Cassandra exactly once.
+    Verify(VerifyArgs),
+}
+
+/// How to reach Kafka.
+#[derive(Clone, Debug, Args)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers, comma-separated.
+    #[arg(
+        long,
+        env = "KAFKA_BOOTSTRAP_SERVERS",
+        value_name = "HOST:PORT,...",
+        default_value = "127.0.0.1:9092"
+    )]
+    pub brokers: String,
+
+    /// The topic sentences are produced to and consumed from.
+    #[arg(long, env = "KAFKA_TOPIC", default_value = "sentences")]
+    pub topic: String,
+
+    /// Kafka security.protocol: plaintext, ssl, sasl_plaintext or sasl_ssl.
+    #[arg(long, env = "KAFKA_SECURITY_PROTOCOL", value_name = "PROTOCOL")]
+    pub kafka_security_protocol: Option<String>,
+
+    /// Kafka sasl.mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    #[arg(long, env = "KAFKA_SASL_MECHANISM", value_name = "MECHANISM")]
+    pub kafka_sasl_mechanism: Option<String>,
+
+    /// Kafka SASL user name.
+    #[arg(long, env = "KAFKA_SASL_USERNAME", value_name = "USER")]
+    pub kafka_sasl_username: Option<String>,
+
+    /// Kafka SASL password (never printed).
+    #[arg(
+        long,
+        env = "KAFKA_SASL_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub kafka_sasl_password: Option<String>,
+
+    /// CA certificate file to verify the brokers' TLS certificates.
+    #[arg(long, env = "KAFKA_SSL_CA_LOCATION", value_name = "PATH")]
+    pub kafka_ssl_ca: Option<PathBuf>,
+}
+
+/// How to reach Cassandra and which table to use.
+#[derive(Clone, Debug, Args)]
+pub struct CassandraArgs {
+    /// Cassandra contact points, comma-separated (host or host:port).
+    #[arg(
+        long = "cassandra",
+        env = "CASSANDRA_HOSTS",
+        value_name = "HOST,...",
+        default_value = "127.0.0.1"
+    )]
+    pub cassandra_hosts: String,
+
+    /// Cassandra native protocol port, for contact points without one.
+    #[arg(
+        long,
+        env = "CASSANDRA_PORT",
+        value_name = "PORT",
+        default_value_t = 9042
+    )]
+    pub cassandra_port: u16,
+
+    /// Cassandra user name (PasswordAuthenticator).
+    #[arg(long, env = "CASSANDRA_USERNAME", value_name = "USER")]
+    pub cassandra_username: Option<String>,
+
+    /// Cassandra password (never printed).
+    #[arg(
+        long,
+        env = "CASSANDRA_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub cassandra_password: Option<String>,
+
+    /// The keyspace holding the table.
+    #[arg(long, env = "CASSANDRA_KEYSPACE", default_value = "spark_streaming")]
+    pub keyspace: String,
+
+    /// The table rows are written to.
+    #[arg(long, env = "CASSANDRA_TABLE", default_value = "sentimental_analysis")]
+    pub table: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub cassandra: CassandraArgs,
+
+    /// Partitions of the topic: the most processors that can share the work.
+    #[arg(long, env = "KAFKA_PARTITIONS", default_value_t = 2)]
+    pub partitions: i32,
+
+    /// Replication factor of the topics; lowered, with a warning, to the number of brokers.
+    #[arg(long, env = "KAFKA_REPLICATION_FACTOR", default_value_t = 2)]
+    pub replication_factor: i32,
+
+    /// Topic max.message.bytes.
+    #[arg(long, env = "KAFKA_MAX_MESSAGE_BYTES", default_value_t = 64000)]
+    pub max_message_bytes: u32,
+
+    /// Topic flush.messages (1: the broker fsyncs every message, as the original stack does).
+    #[arg(long, env = "KAFKA_FLUSH_MESSAGES", default_value_t = 1)]
+    pub flush_messages: u64,
+
+    /// Topic min.insync.replicas; lowered, with a warning, to the replication factor.
+    #[arg(long, env = "KAFKA_MIN_INSYNC_REPLICAS", default_value_t = 2)]
+    pub min_insync_replicas: i32,
+
+    /// Replication factor of the keyspace (SimpleStrategy).
+    #[arg(long, env = "CASSANDRA_REPLICATION_FACTOR", default_value_t = 1)]
+    pub cassandra_rf: u32,
+
+    /// Set up only one side.
+    #[arg(long, value_enum)]
+    pub only: Option<SetupPart>,
+}
+
+/// One side of `setup`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SetupPart {
+    Kafka,
+    Cassandra,
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+
+    /// How many sentences to produce (with --from-file: at most this many lines) [default: 1000, or the whole file].
+    #[arg(long, env = "SENTIFLOW_COUNT", value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Sentences per second [default: as fast as Kafka takes them].
+    #[arg(long, env = "SENTIFLOW_RATE", value_name = "R", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+
+    /// Same seed, same sentences and ids (ids are seed * 10^10 + n).
+    #[arg(long, env = "SENTIFLOW_SEED", value_name = "S", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_SEED))]
+    pub seed: u64,
+
+    /// What kind of sentences to generate.
+    #[arg(long, env = "SENTIFLOW_STYLE", value_enum, default_value_t = Style::Review)]
+    pub style: Style,
+
+    /// Send each line of this text file instead of generated sentences (empty lines are skipped).
+    #[arg(long, env = "SENTIFLOW_FROM_FILE", value_name = "PATH")]
+    pub from_file: Option<PathBuf>,
+
+    /// Print the final summary as one JSON object instead of text.
+    #[arg(long, env = "SENTIFLOW_JSON")]
+    pub json: bool,
+
+    /// No live progress line, even on a terminal.
+    #[arg(long, short, env = "SENTIFLOW_QUIET")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub cassandra: CassandraArgs,
+
+    /// Consumer group: processors in the same group share the partitions.
+    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "sentiflow")]
+    pub group: String,
+
+    /// Dead-letter topic [default: <topic>.dlq].
+    #[arg(long, env = "KAFKA_DLQ_TOPIC", value_name = "TOPIC")]
+    pub dlq_topic: Option<String>,
+
+    /// Exit 0 once every assigned partition has been caught up for this many seconds.
+    #[arg(long, env = "SENTIFLOW_EXIT_WHEN_IDLE", value_name = "SECS")]
+    pub exit_when_idle: Option<f64>,
+
+    /// Messages per batch.
+    #[arg(long, env = "SENTIFLOW_BATCH_SIZE", value_name = "N", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub batch_size: u64,
+
+    /// Batches being scored and written at once.
+    #[arg(long, env = "SENTIFLOW_MAX_IN_FLIGHT_BATCHES", value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub max_in_flight_batches: u64,
+
+    /// Concurrent Cassandra inserts, across all batches.
+    #[arg(long, env = "CASSANDRA_CONCURRENCY", value_name = "N", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=8192))]
+    pub cassandra_concurrency: u64,
+
+    /// Consistency level of the inserts.
+    #[arg(long, env = "CASSANDRA_CONSISTENCY", value_enum, default_value_t = ConsistencyArg::LocalQuorum)]
+    pub consistency: ConsistencyArg,
+
+    /// Longest sentence accepted, in bytes; longer ones go to the dead-letter topic.
+    #[arg(
+        long,
+        env = "SENTIFLOW_MAX_SENTENCE_BYTES",
+        value_name = "BYTES",
+        default_value_t = 10_000
+    )]
+    pub max_sentence_bytes: usize,
+
+    /// Print the final summary as one JSON object instead of text.
+    #[arg(long, env = "SENTIFLOW_JSON")]
+    pub json: bool,
+
+    /// No live progress line, even on a terminal.
+    #[arg(long, short, env = "SENTIFLOW_QUIET")]
+    pub quiet: bool,
+}
+
+/// Cassandra consistency levels that make sense for writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConsistencyArg {
+    Any,
+    One,
+    Two,
+    Three,
+    Quorum,
+    All,
+    LocalQuorum,
+    EachQuorum,
+    LocalOne,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub cassandra: CassandraArgs,
+
+    /// The consumer group whose lag to show.
+    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "sentiflow")]
+    pub group: String,
+
+    /// Dead-letter topic [default: <topic>.dlq].
+    #[arg(long, env = "KAFKA_DLQ_TOPIC", value_name = "TOPIC")]
+    pub dlq_topic: Option<String>,
+
+    /// Print one JSON object instead of text.
+    #[arg(long, env = "SENTIFLOW_JSON")]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub cassandra: CassandraArgs,
+
+    /// The seed the sentences were produced with.
+    #[arg(long, env = "SENTIFLOW_SEED", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_SEED))]
+    pub seed: u64,
+
+    /// How many sentences were produced with that seed.
+    #[arg(long, env = "SENTIFLOW_COUNT", value_name = "N")]
+    pub count: u64,
+
+    /// Print one JSON object instead of text.
+    #[arg(long, env = "SENTIFLOW_JSON")]
+    pub json: bool,
+}
+
+impl KafkaArgs {
+    /// The dead-letter topic for `topic`, unless one is given.
+    pub fn dead_letter_topic(&self, explicit: &Option<String>) -> String {
+        explicit
+            .clone()
+            .unwrap_or_else(|| format!("{}.dlq", self.topic))
+    }
 }
 
 #[derive(Debug, Args)]

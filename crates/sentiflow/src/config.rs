@@ -7,6 +7,7 @@
 //! 4. the defaults shown by `--help`.
 //!
 //! Files never override a variable that is already set, which gives the order above.
+//! A few variable names of the original stack are accepted as aliases (`ENV_ALIASES`).
 
 use std::path::Path;
 
@@ -37,4 +38,25 @@ pub fn load_env_files(dir: &Path) -> anyhow::Result<Vec<String>> {
         loaded.push((*name).to_string());
     }
     Ok(loaded)
+}
+
+/// Other names users of the original stack have for our variables: the
+/// original name is honoured when ours is not set.
+pub const ENV_ALIASES: &[(&str, &str)] = &[
+    ("CASSANDRA_HOST", "CASSANDRA_HOSTS"),
+    ("REPLICATION_FACTOR", "KAFKA_REPLICATION_FACTOR"),
+    ("KAFKA_BROKERS", "KAFKA_BOOTSTRAP_SERVERS"),
+    ("KAFKA_TOPIC_NAME", "KAFKA_TOPIC"),
+];
+
+/// Copies each alias to our name when only the alias is set.
+pub fn apply_env_aliases() {
+    for (alias, ours) in ENV_ALIASES {
+        if std::env::var_os(ours).is_none()
+            && let Some(value) = std::env::var_os(alias)
+        {
+            // SAFETY: called from `main` before any other thread exists.
+            unsafe { std::env::set_var(ours, value) };
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod generate;
+pub mod kafka;
 pub mod pipeline;
 pub mod progress;
 pub mod record;

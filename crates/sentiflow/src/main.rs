@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         eprintln!("error: {error:#}");
         return ExitCode::FAILURE;
     }
+    config::apply_env_aliases();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return usage_error(error),
@@ -35,6 +36,11 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Score(args) => commands::score::run(args),
         Command::Run(args) => runtime()?.block_on(commands::run::run(args)),
+        Command::Setup(args) => runtime()?.block_on(commands::setup::run(args)),
+        Command::Produce(args) => runtime()?.block_on(commands::produce::run(args)),
+        Command::Process(args) => runtime()?.block_on(commands::process::run(args)),
+        Command::Status(args) => runtime()?.block_on(commands::status::run(args)),
+        Command::Verify(args) => runtime()?.block_on(commands::verify::run(args)),
     }
 }
 

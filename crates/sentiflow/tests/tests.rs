@@ -11,3 +11,9 @@ mod score;
 
 // Command-line behaviour shared by every command: bad flags, settings files.
 mod cli;
+
+// Helpers for tests against the real Kafka and Cassandra (`scripts/services up`).
+mod services;
+
+// setup, produce, process, status and verify against the real services.
+mod distributed;

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::cli::RunArgs;
 use crate::pipeline::{self, Ending, PipelineOptions, PipelineStats};
-use crate::progress::{Progress, percent, thousands};
+use crate::progress::{Progress, percent, render_rows, thousands};
 use crate::shutdown::Shutdown;
 use crate::sinks::sqlite::{SqliteSink, TABLE};
 use crate::sources::memory::{GeneratorOptions, MemorySource};
@@ -27,7 +27,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         queue_batches: QUEUE_BATCHES,
     });
     let stats = Arc::new(PipelineStats::default());
-    let progress = Progress::start(Arc::clone(&stats), args.quiet || args.json);
+    let progress = Progress::start(Arc::clone(&stats), args.quiet || args.json, render_rows);
     let started = Instant::now();
     let ending = pipeline::run(
         source,

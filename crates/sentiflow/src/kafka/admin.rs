@@ -1,0 +1,285 @@
+//! Kafka administration behind `setup` (topics) and `status` (offsets and lag).
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::cli::KafkaArgs;
+use crate::kafka;
+
+/// The topic settings `setup` asks for.
+#[derive(Clone, Debug)]
+pub struct TopicSpec {
+    pub partitions: i32,
+    pub replication_factor: i32,
+    pub max_message_bytes: u32,
+    pub flush_messages: u64,
+    pub min_insync_replicas: i32,
+}
+
+impl TopicSpec {
+    fn configs(&self) -> [(&'static str, String); 3] {
+        [
+            ("max.message.bytes", self.max_message_bytes.to_string()),
+            ("flush.messages", self.flush_messages.to_string()),
+            ("min.insync.replicas", self.min_insync_replicas.to_string()),
+        ]
+    }
+}
+
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn admin_client(args: &KafkaArgs) -> anyhow::Result<AdminClient<DefaultClientContext>> {
+    kafka::create(&kafka::client_config(args), "admin client")
+}
+
+/// Creates each topic that does not exist, and reports in one line per topic
+/// what was created or what already existed and differs from `asked`.
+/// Replication is lowered to what the cluster can hold, with a warning line.
+pub async fn create_topics(
+    args: &KafkaArgs,
+    topics: &[&str],
+    asked: &TopicSpec,
+) -> anyhow::Result<Vec<String>> {
+    let admin = admin_client(args)?;
+    let brokers = tokio::task::block_in_place(|| kafka::check_reachable(admin.inner(), args))?;
+    let mut report = Vec::new();
+    let mut spec = asked.clone();
+    if spec.replication_factor > brokers as i32 {
+        report.push(format!(
+            "warning: replication factor {} asked but the cluster has {brokers} broker(s): using {brokers}",
+            spec.replication_factor
+        ));
+        spec.replication_factor = brokers as i32;
+    }
+    if spec.min_insync_replicas > spec.replication_factor {
+        report.push(format!(
+            "warning: min.insync.replicas {} is more than the replication factor {}: using {} (acks=all would always fail)",
+            spec.min_insync_replicas, spec.replication_factor, spec.replication_factor
+        ));
+        spec.min_insync_replicas = spec.replication_factor;
+    }
+    let configs = spec.configs();
+    let new_topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|name| {
+            configs.iter().fold(
+                NewTopic::new(
+                    name,
+                    spec.partitions,
+                    TopicReplication::Fixed(spec.replication_factor),
+                ),
+                |topic, (key, value)| topic.set(key, value),
+            )
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT));
+    let results = admin
+        .create_topics(&new_topics, &options)
+        .await
+        .map_err(|error| {
+            anyhow::anyhow!("cannot create topics: {}", kafka::describe_error(&error))
+        })?;
+    for result in results {
+        match result {
+            Ok(name) => report.push(format!(
+                "created topic {name}: {} partitions, replication factor {}, {}",
+                spec.partitions,
+                spec.replication_factor,
+                configs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                report.push(describe_existing(&admin, &name, &spec).await?);
+            }
+            Err((name, code)) => anyhow::bail!("cannot create topic {name}: {code}"),
+        }
+    }
+    Ok(report)
+}
+
+/// "topic X already exists (...)", naming each setting that differs from `asked`.
+async fn describe_existing(
+    admin: &AdminClient<DefaultClientContext>,
+    name: &str,
+    asked: &TopicSpec,
+) -> anyhow::Result<String> {
+    let metadata = tokio::task::block_in_place(|| {
+        admin
+            .inner()
+            .fetch_metadata(Some(name), kafka::CONNECT_TIMEOUT)
+    })
+    .map_err(|error| {
+        anyhow::anyhow!(
+            "cannot describe topic {name}: {}",
+            kafka::describe_error(&error)
+        )
+    })?;
+    let topic = metadata
+        .topics()
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("topic {name} exists but has no metadata"))?;
+    let partitions = topic.partitions().len() as i32;
+    let replication = topic
+        .partitions()
+        .first()
+        .map_or(0, |p| p.replicas().len() as i32);
+    let mut differences = Vec::new();
+    if partitions != asked.partitions {
+        differences.push(format!(
+            "partitions {partitions} (asked {})",
+            asked.partitions
+        ));
+    }
+    if replication != asked.replication_factor {
+        differences.push(format!(
+            "replication factor {replication} (asked {})",
+            asked.replication_factor
+        ));
+    }
+    let described = admin
+        .describe_configs(&[ResourceSpecifier::Topic(name)], &AdminOptions::new())
+        .await
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "cannot read the configs of topic {name}: {}",
+                kafka::describe_error(&error)
+            )
+        })?;
+    if let Some(Ok(resource)) = described.first() {
+        for (key, value) in asked.configs() {
+            let actual = resource
+                .get(key)
+                .and_then(|entry| entry.value.clone())
+                .unwrap_or_default();
+            if actual != value {
+                differences.push(format!("{key}={actual} (asked {value})"));
+            }
+        }
+    }
+    let summary = format!(
+        "topic {name} already exists ({partitions} partitions, replication factor {replication})"
+    );
+    Ok(if differences.is_empty() {
+        format!("{summary}, as asked")
+    } else {
+        format!(
+            "{summary}; differs from what was asked: {}",
+            differences.join(", ")
+        )
+    })
+}
+
+/// One partition's offsets for `status`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PartitionLag {
+    pub partition: i32,
+    /// The offset the next message will get.
+    pub end_offset: i64,
+    /// The group's committed offset (the next one it will read), if any.
+    pub committed_offset: Option<i64>,
+    /// Messages not yet committed by the group.
+    pub lag: i64,
+}
+
+/// Offsets and lag of `group` on `topic`, and how many records `dead_letter_topic` holds.
+pub struct TopicStatus {
+    pub partitions: Vec<PartitionLag>,
+    /// `None` when the dead-letter topic does not exist.
+    pub dead_letters: Option<i64>,
+}
+
+/// Reads offsets for `status`. Blocking.
+pub fn topic_status(
+    args: &KafkaArgs,
+    group: &str,
+    dead_letter_topic: &str,
+) -> anyhow::Result<TopicStatus> {
+    let mut config = kafka::client_config(args);
+    config
+        .set("group.id", group)
+        .set("enable.auto.commit", "false");
+    let consumer: BaseConsumer = kafka::create(&config, "status consumer")?;
+    kafka::check_reachable(consumer.client(), args)?;
+    let partitions = partition_ids(&consumer, &args.topic)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "topic {} does not exist on {}; run `sentiflow setup`",
+            args.topic,
+            args.brokers
+        )
+    })?;
+
+    let mut list = TopicPartitionList::new();
+    for partition in &partitions {
+        list.add_partition(&args.topic, *partition);
+    }
+    let committed = consumer
+        .committed_offsets(list, kafka::CONNECT_TIMEOUT)
+        .map_err(|error| {
+            anyhow::anyhow!("cannot read the committed offsets of group {group}: {error}")
+        })?;
+    let mut lags = Vec::new();
+    for partition in partitions {
+        let (low, high) =
+            consumer.fetch_watermarks(&args.topic, partition, kafka::CONNECT_TIMEOUT)?;
+        let committed_offset =
+            committed
+                .find_partition(&args.topic, partition)
+                .and_then(|element| match element.offset() {
+                    Offset::Offset(offset) => Some(offset),
+                    _ => None,
+                });
+        lags.push(PartitionLag {
+            partition,
+            end_offset: high,
+            committed_offset,
+            lag: high - committed_offset.unwrap_or(low).max(low),
+        });
+    }
+
+    let dead_letters = match partition_ids(&consumer, dead_letter_topic)? {
+        None => None,
+        Some(partitions) => {
+            let mut total = 0;
+            for partition in partitions {
+                let (low, high) = consumer.fetch_watermarks(
+                    dead_letter_topic,
+                    partition,
+                    kafka::CONNECT_TIMEOUT,
+                )?;
+                total += high - low;
+            }
+            Some(total)
+        }
+    };
+    Ok(TopicStatus {
+        partitions: lags,
+        dead_letters,
+    })
+}
+
+/// The partition numbers of `topic`, or `None` if it does not exist.
+pub fn partition_ids(consumer: &BaseConsumer, topic: &str) -> anyhow::Result<Option<Vec<i32>>> {
+    let metadata = consumer
+        .fetch_metadata(Some(topic), kafka::CONNECT_TIMEOUT)
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "cannot describe topic {topic}: {}",
+                kafka::describe_error(&error)
+            )
+        })?;
+    let Some(found) = metadata.topics().first() else {
+        return Ok(None);
+    };
+    if found.error().is_some() || found.partitions().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(found.partitions().iter().map(|p| p.id()).collect()))
+}

@@ -1,0 +1,388 @@
+//! `CassandraSink`: one prepared upsert per row, many in flight, none batched.
+//!
+//! Throughput comes from three things (the scylla driver's own advice):
+//! prepare once (which also routes each row straight to a replica that owns
+//! it), run requests concurrently, and bound how many are in flight. A CQL
+//! `BATCH` would funnel unrelated partitions through one coordinator: slower.
+
+use futures_util::{StreamExt as _, TryStreamExt as _, stream};
+use scylla::client::session::Session;
+use scylla::errors::{
+    ConnectionError, ConnectionPoolError, ConnectionSetupRequestErrorKind, DbError, ExecutionError,
+    PrepareError, RequestAttemptError, UseKeyspaceError,
+};
+use scylla::frame::response::result::ColumnType;
+use scylla::serialize::SerializationError;
+use scylla::serialize::row::{RowSerializationContext, SerializeRow};
+use scylla::serialize::value::SerializeValue;
+use scylla::serialize::writers::RowWriter;
+use scylla::statement::prepared::PreparedStatement;
+use scylla::value::CqlTimestamp;
+use tokio::sync::Semaphore;
+
+use super::connect::{connect, one_line};
+use super::options::{CassandraOptions, TableName};
+use super::schema::{Column, require_table};
+use crate::pipeline::{Sink, WriteError, WriteOutcome};
+use crate::record::ScoredRecord;
+
+/// Writes scored rows into a Cassandra table: ours, or any table with at least
+/// `id int|bigint PRIMARY KEY, sentence text, sentimental_analysis text`
+/// (the columns it has are detected when it is opened).
+pub struct CassandraSink {
+    session: Session,
+    insert: PreparedStatement,
+    /// The insert's bind markers, in order.
+    columns: Vec<Column>,
+    /// The table's id is `int`: ids outside 32 bits are rejected, not written.
+    id_is_int: bool,
+    table: TableName,
+    /// Shared by every concurrent `write`: the bound on inserts in flight.
+    in_flight: Semaphore,
+    max_in_flight: usize,
+}
+
+impl CassandraSink {
+    /// Connects, checks the table (it must exist: `setup` creates it) and
+    /// prepares the upsert for the columns it has.
+    pub async fn open(options: &CassandraOptions) -> anyhow::Result<CassandraSink> {
+        let table = options.table_name()?;
+        let session = connect(options).await?;
+        let inspection = require_table(&session, &table).await?;
+        let mut insert = session
+            .prepare(inspection.insert_cql(&table))
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "preparing the insert into {table}: {}",
+                    one_line(&error.to_string())
+                )
+            })?;
+        // An upsert by primary key: the driver may retry it or send it twice.
+        insert.set_is_idempotent(true);
+        if !inspection.missing.is_empty() {
+            let missing: Vec<&str> = inspection.missing.iter().map(|c| c.name()).collect();
+            tracing::warn!(
+                "table {table} lacks the columns {}: their values will not be stored",
+                missing.join(", ")
+            );
+        }
+        let max_in_flight = options.max_in_flight.max(1);
+        tracing::info!(
+            "writing to Cassandra table {table} at {:?}, up to {max_in_flight} inserts in flight",
+            options.consistency
+        );
+        Ok(CassandraSink {
+            session,
+            insert,
+            columns: inspection.columns,
+            id_is_int: inspection.id_is_int,
+            table,
+            in_flight: Semaphore::new(max_in_flight),
+            max_in_flight,
+        })
+    }
+
+    /// The table the rows go to.
+    pub fn table(&self) -> &TableName {
+        &self.table
+    }
+
+    /// The columns written, in the table's order of our schema.
+    pub fn columns(&self) -> Vec<&'static str> {
+        self.columns.iter().map(|c| c.name()).collect()
+    }
+
+    /// True for the original README's `id int` table.
+    pub fn id_is_int(&self) -> bool {
+        self.id_is_int
+    }
+
+    /// The session, for callers that need more of the cluster (metrics, health).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Why `id` cannot be stored, if it cannot.
+    fn rejection(&self, id: i64) -> Option<String> {
+        (self.id_is_int && i32::try_from(id).is_err())
+            .then(|| format!("id {id} does not fit the int column {}.id", self.table))
+    }
+
+    async fn insert(&self, row: &ScoredRecord) -> Result<(), ExecutionError> {
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let values = RowValues {
+            columns: &self.columns,
+            row,
+        };
+        self.session
+            .execute_unpaged(&self.insert, values)
+            .await
+            .map(drop)
+    }
+}
+
+impl Sink for CassandraSink {
+    /// Ok only when Cassandra acknowledged every row (at the configured
+    /// consistency) except the rejected ones, which were not sent.
+    async fn write<'a>(&'a self, rows: &'a [ScoredRecord]) -> Result<WriteOutcome, WriteError> {
+        let mut outcome = WriteOutcome::default();
+        if self.id_is_int {
+            outcome.rejected = rows
+                .iter()
+                .enumerate()
+                .filter_map(|(index, row)| Some((index, self.rejection(row.record.id)?)))
+                .collect();
+        }
+        let accepted = rows
+            .iter()
+            .filter(|row| !self.id_is_int || i32::try_from(row.record.id).is_ok());
+        // At most `max_in_flight` pending futures per batch; the semaphore
+        // bounds the requests actually sent, across batches. The first failure
+        // ends the batch: the pipeline retries it whole (upserts are idempotent).
+        stream::iter(accepted)
+            .map(Ok)
+            .try_for_each_concurrent(self.max_in_flight, |row| self.insert(row))
+            .await
+            .map_err(|error| classify(&error, &self.table))?;
+        Ok(outcome)
+    }
+}
+
+/// One row's bound values, serialized straight from the record: no copies.
+struct RowValues<'a> {
+    columns: &'a [Column],
+    row: &'a ScoredRecord,
+}
+
+impl SerializeRow for RowValues<'_> {
+    fn serialize(
+        &self,
+        ctx: &RowSerializationContext<'_>,
+        writer: &mut RowWriter,
+    ) -> Result<(), SerializationError> {
+        let specs = ctx.columns();
+        if specs.len() != self.columns.len() {
+            return Err(SerializationError::new(MarkerCountMismatch {
+                expected: self.columns.len(),
+                found: specs.len(),
+            }));
+        }
+        let row = self.row;
+        let record = &row.record;
+        for (column, spec) in self.columns.iter().zip(specs) {
+            let typ = spec.typ();
+            let cell = writer.make_cell_writer();
+            match column {
+                Column::Id => match typ {
+                    ColumnType::Native(scylla::frame::response::result::NativeType::Int) => {
+                        // Rows that do not fit were rejected before sending.
+                        let id = i32::try_from(record.id).map_err(SerializationError::new)?;
+                        id.serialize(typ, cell)?
+                    }
+                    _ => record.id.serialize(typ, cell)?,
+                },
+                Column::Sentence => record.sentence.as_str().serialize(typ, cell)?,
+                Column::Label => row.label.as_str().serialize(typ, cell)?,
+                Column::Compound => row.scores.compound.serialize(typ, cell)?,
+                Column::Pos => row.scores.pos.serialize(typ, cell)?,
+                Column::Neu => row.scores.neu.serialize(typ, cell)?,
+                Column::Neg => row.scores.neg.serialize(typ, cell)?,
+                Column::ProducedAt => CqlTimestamp(record.produced_at_ms).serialize(typ, cell)?,
+                Column::ProcessedAt => CqlTimestamp(row.processed_at_ms).serialize(typ, cell)?,
+                // Unset rather than null: a null would write a tombstone.
+                Column::SourcePartition => match record.origin {
+                    Some(origin) => origin.partition.serialize(typ, cell)?,
+                    None => cell.set_unset(),
+                },
+                Column::SourceOffset => match record.origin {
+                    Some(origin) => origin.offset.serialize(typ, cell)?,
+                    None => cell.set_unset(),
+                },
+            };
+        }
+        Ok(())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.columns.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the prepared insert has {found} bind markers, sentiflow expected {expected}")]
+struct MarkerCountMismatch {
+    expected: usize,
+    found: usize,
+}
+
+/// Transient: the cluster is unreachable, overloaded, timing out or lacks
+/// live replicas, which passes. Fatal: the statement, the schema or the login
+/// is wrong, which retrying cannot fix.
+fn classify(error: &ExecutionError, table: &TableName) -> WriteError {
+    let message = anyhow::anyhow!(
+        "writing to Cassandra table {table}: {}",
+        one_line(&error.to_string())
+    );
+    if is_transient(error) {
+        WriteError::Transient(message)
+    } else {
+        WriteError::Fatal(message)
+    }
+}
+
+fn is_transient(error: &ExecutionError) -> bool {
+    match error {
+        ExecutionError::EmptyPlan
+        | ExecutionError::RequestTimeout(_)
+        | ExecutionError::SchemaAgreementError(_)
+        | ExecutionError::MetadataError(_) => true,
+        ExecutionError::ConnectionPoolError(pool) => pool_is_transient(pool),
+        ExecutionError::LastAttemptError(attempt) => attempt_is_transient(attempt),
+        ExecutionError::PrepareError(prepare) => match prepare {
+            PrepareError::ConnectionPoolError(pool) => pool_is_transient(pool),
+            PrepareError::AllAttemptsFailed { first_attempt } => {
+                attempt_is_transient(first_attempt)
+            }
+            _ => false,
+        },
+        ExecutionError::UseKeyspaceError(use_keyspace) => match use_keyspace {
+            UseKeyspaceError::RequestError(attempt) => attempt_is_transient(attempt),
+            UseKeyspaceError::RequestTimeout(_) => true,
+            _ => false,
+        },
+        ExecutionError::BadQuery(_) => false,
+        // A new kind of error from a newer driver: stop and show it rather than loop.
+        _ => false,
+    }
+}
+
+fn pool_is_transient(error: &ConnectionPoolError) -> bool {
+    match error {
+        ConnectionPoolError::Broken {
+            last_connection_error,
+        } => !is_login_failure(last_connection_error),
+        ConnectionPoolError::Initializing => true,
+        _ => false,
+    }
+}
+
+/// A password changed under a running processor: no point reconnecting forever.
+fn is_login_failure(error: &ConnectionError) -> bool {
+    match error {
+        ConnectionError::ConnectionSetupRequestError(setup) => matches!(
+            setup.get_error(),
+            ConnectionSetupRequestErrorKind::DbError(DbError::AuthenticationError, _)
+                | ConnectionSetupRequestErrorKind::MissingAuthentication
+        ),
+        _ => false,
+    }
+}
+
+fn attempt_is_transient(error: &RequestAttemptError) -> bool {
+    match error {
+        RequestAttemptError::DbError(db_error, _) => db_error_is_transient(db_error),
+        RequestAttemptError::BrokenConnectionError(_)
+        | RequestAttemptError::UnableToAllocStreamId => true,
+        _ => false,
+    }
+}
+
+fn db_error_is_transient(error: &DbError) -> bool {
+    match error {
+        DbError::Unavailable { .. }
+        | DbError::Overloaded
+        | DbError::IsBootstrapping
+        | DbError::ReadTimeout { .. }
+        | DbError::WriteTimeout { .. }
+        | DbError::ReadFailure { .. }
+        | DbError::WriteFailure { .. }
+        | DbError::TruncateError
+        | DbError::RateLimitReached { .. }
+        | DbError::ServerError
+        // The driver re-prepares by itself; seeing this means a node restarted mid-request.
+        | DbError::Unprepared { .. } => true,
+        DbError::SyntaxError
+        | DbError::Invalid
+        | DbError::AlreadyExists { .. }
+        | DbError::FunctionFailure { .. }
+        | DbError::AuthenticationError
+        | DbError::Unauthorized
+        | DbError::ConfigError
+        | DbError::ProtocolError
+        | DbError::Other(_) => false,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use scylla::statement::Consistency;
+
+    use super::*;
+
+    fn db(error: DbError) -> ExecutionError {
+        ExecutionError::LastAttemptError(RequestAttemptError::DbError(error, "server says".into()))
+    }
+
+    #[test]
+    fn outages_are_transient() {
+        let unavailable = DbError::Unavailable {
+            consistency: Consistency::LocalQuorum,
+            required: 2,
+            alive: 1,
+        };
+        for error in [
+            db(unavailable),
+            db(DbError::Overloaded),
+            db(DbError::IsBootstrapping),
+            ExecutionError::RequestTimeout(Duration::from_secs(10)),
+            ExecutionError::EmptyPlan,
+            ExecutionError::ConnectionPoolError(ConnectionPoolError::Broken {
+                last_connection_error: ConnectionError::IoError(Arc::new(
+                    std::io::ErrorKind::ConnectionRefused.into(),
+                )),
+            }),
+            ExecutionError::ConnectionPoolError(ConnectionPoolError::Broken {
+                last_connection_error: ConnectionError::ConnectTimeout,
+            }),
+            ExecutionError::LastAttemptError(RequestAttemptError::UnableToAllocStreamId),
+        ] {
+            assert!(is_transient(&error), "{error}");
+        }
+    }
+
+    #[test]
+    fn mistakes_are_fatal() {
+        for error in [
+            db(DbError::Invalid),
+            db(DbError::SyntaxError),
+            db(DbError::Unauthorized),
+            db(DbError::AuthenticationError),
+            db(DbError::ConfigError),
+        ] {
+            assert!(!is_transient(&error), "{error}");
+        }
+    }
+
+    #[test]
+    fn write_errors_are_one_line_and_name_the_table() {
+        let table = TableName::new("ks", "t").unwrap();
+        let WriteError::Fatal(error) = classify(&db(DbError::Invalid), &table) else {
+            panic!("an invalid query is fatal");
+        };
+        let text = format!("{error:#}");
+        assert!(
+            text.starts_with("writing to Cassandra table ks.t: "),
+            "{text}"
+        );
+        assert!(!text.contains('\n'), "{text}");
+    }
+}

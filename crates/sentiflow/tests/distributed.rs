@@ -1,0 +1,519 @@
+//! setup, produce, process, status and verify against the real Kafka and
+//! Cassandra started by `scripts/services up`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+use crate::services::*;
+use crate::util::*;
+
+/// A row as stored, read back with the driver.
+#[derive(Debug, Clone, PartialEq)]
+struct StoredRow {
+    sentence: String,
+    label: String,
+    scores: (f64, f64, f64, f64),
+    source: (Option<i32>, Option<i64>),
+}
+
+/// Every row of the scenario's table, by id.
+fn stored_rows(keyspace: &str) -> HashMap<i64, StoredRow> {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let session = scylla::client::session_builder::SessionBuilder::new()
+            .known_node("127.0.0.1:9042")
+            .user("cassandra", "cassandra")
+            .build()
+            .await
+            .expect("cannot connect to Cassandra");
+        let mut select = scylla::statement::Statement::new(format!(
+            "SELECT id, sentence, sentimental_analysis, compound, pos, neu, neg, source_partition, source_offset \
+             FROM {keyspace}.sentimental_analysis"
+        ));
+        select.set_page_size(5000);
+        type Row = (i64, String, String, f64, f64, f64, f64, Option<i32>, Option<i64>);
+        let mut rows = session
+            .query_iter(select, ())
+            .await
+            .unwrap()
+            .rows_stream::<Row>()
+            .unwrap();
+        let mut all = HashMap::new();
+        while let Some((id, sentence, label, compound, pos, neu, neg, partition, offset)) = rows.try_next().await.unwrap() {
+            let row = StoredRow {
+                sentence,
+                label,
+                scores: (compound, pos, neu, neg),
+                source: (partition, offset),
+            };
+            assert!(all.insert(id, row).is_none(), "id {id} read twice");
+        }
+        all
+    })
+}
+
+fn as_u64(value: &serde_json::Value, field: &str) -> u64 {
+    value[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {field} in {value}"))
+}
+
+#[test]
+fn setup_is_idempotent_and_says_what_already_exists() {
+    let scenario = Scenario::new("setup");
+    let first = stdout(&scenario.setup());
+    assert!(
+        first.contains(&format!("created topic {}", scenario.topic)),
+        "{first}"
+    );
+    assert!(
+        first.contains(&format!("created topic {}.dlq", scenario.topic)),
+        "{first}"
+    );
+    let second = stdout(&scenario.setup());
+    assert!(
+        second.contains(&format!("topic {} already exists", scenario.topic)),
+        "{second}"
+    );
+    assert!(second.to_lowercase().contains("already exist"), "{second}");
+    // The original stack's defaults cannot fit a one-broker cluster: setup says so and adapts.
+    let out = output(scenario.sentiflow().args([
+        "setup",
+        "--only",
+        "kafka",
+        "--topic",
+        &format!("{}_rf", scenario.topic),
+    ]));
+    assert_success(&out);
+    assert!(
+        stdout(&out).contains("warning: replication factor 2 asked"),
+        "{}",
+        stdout(&out)
+    );
+    let _ = kafka_tool(&[
+        "topics",
+        "--delete",
+        "--topic",
+        &format!("{}_rf", scenario.topic),
+    ]);
+    let _ = kafka_tool(&[
+        "topics",
+        "--delete",
+        "--topic",
+        &format!("{}_rf.dlq", scenario.topic),
+    ]);
+}
+
+#[test]
+fn produce_100k_then_process_gives_exactly_100k_rows_scored_like_score() {
+    let scenario = Scenario::new("e2e");
+    scenario.setup();
+    let produced = scenario.produce(&["--count", "100000", "--seed", "5"]);
+    assert_eq!(as_u64(&produced, "sent"), 100_000);
+    assert_eq!(as_u64(&produced, "failed"), 0);
+
+    let processed = scenario.process_until_idle("3");
+    assert_eq!(as_u64(&processed, "rows_written"), 100_000, "{processed}");
+    assert_eq!(as_u64(&processed, "dead_letters"), 0);
+
+    let rows = stored_rows(&scenario.keyspace);
+    assert_eq!(rows.len(), 100_000);
+    let first = 5 * 10_000_000_000i64;
+    assert!(rows.keys().all(|id| (first..first + 100_000).contains(id)));
+
+    // The same sentences through `sentiflow score --jsonl` give the same scores and labels.
+    let mut input = String::new();
+    let ids: Vec<i64> = rows.keys().copied().collect();
+    for id in &ids {
+        input.push_str(&serde_json::json!({"id": id, "sentence": rows[id].sentence}).to_string());
+        input.push('\n');
+    }
+    let mut child = sentiflow()
+        .args(["score", "--jsonl"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert_success(&out);
+    let mut compared = 0;
+    for line in stdout(&out).lines() {
+        let scored: serde_json::Value = serde_json::from_str(line).unwrap();
+        let row = &rows[&scored["id"].as_i64().unwrap()];
+        let expected = (
+            scored["compound"].as_f64().unwrap(),
+            scored["pos"].as_f64().unwrap(),
+            scored["neu"].as_f64().unwrap(),
+            scored["neg"].as_f64().unwrap(),
+        );
+        assert_eq!(row.scores, expected, "{}", row.sentence);
+        assert_eq!(row.label, scored["label"].as_str().unwrap());
+        compared += 1;
+    }
+    assert_eq!(compared, 100_000);
+
+    // status agrees: nothing left to read, every row counted.
+    let status = scenario.status();
+    assert_eq!(status["lag"], 0, "{status}");
+    assert_eq!(status["dead_letters"], 0);
+    let verify = output(
+        scenario
+            .sentiflow()
+            .args(["verify", "--seed", "5", "--count", "100000"]),
+    );
+    assert_success(&verify);
+}
+
+#[test]
+fn two_processors_in_one_group_split_the_partitions_and_write_every_row_once() {
+    let scenario = Scenario::new("group");
+    scenario.setup();
+    scenario.produce(&["--count", "60000", "--seed", "6"]);
+    let a = scenario.spawn_process(&["--json", "--exit-when-idle", "5"]);
+    let b = scenario.spawn_process(&["--json", "--exit-when-idle", "5"]);
+    let (status_a, out_a, err_a) = a.finish(Duration::from_secs(300));
+    let (status_b, out_b, err_b) = b.finish(Duration::from_secs(300));
+    assert!(status_a.success(), "{err_a}");
+    assert!(status_b.success(), "{err_b}");
+    let a: serde_json::Value = serde_json::from_str(out_a.trim()).unwrap();
+    let b: serde_json::Value = serde_json::from_str(out_b.trim()).unwrap();
+    let (written_a, written_b) = (as_u64(&a, "rows_written"), as_u64(&b, "rows_written"));
+    assert!(
+        written_a > 0 && written_b > 0,
+        "both members must get a partition: {written_a} and {written_b}"
+    );
+    // Revokes drain and commit before handing over: no sentence is written twice.
+    assert_eq!(written_a + written_b, 60_000, "{a}\n{b}");
+    assert_eq!(stored_rows(&scenario.keyspace).len(), 60_000);
+}
+
+#[test]
+fn kill_9_mid_run_commits_no_offset_past_an_unwritten_row_and_a_restart_loses_nothing() {
+    let scenario = Scenario::new("kill");
+    scenario.setup();
+    scenario.produce(&["--count", "200000", "--seed", "7"]);
+    let running = scenario.spawn_process(&["--batch-size", "500"]);
+    let started = wait_until(Duration::from_secs(120), || {
+        let status = scenario.status();
+        let committed: i64 = status["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["committed_offset"].as_i64().unwrap_or(0))
+            .sum();
+        committed >= 30_000
+    });
+    assert!(
+        started,
+        "nothing was committed within 120 s:\n{}",
+        running.stderr()
+    );
+    running.signal("KILL");
+    let (status, _, _) = running.finish(Duration::from_secs(10));
+    assert!(!status.success());
+
+    // Every offset below a partition's committed offset has its row.
+    let committed: BTreeMap<i32, i64> = scenario.status()["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["partition"].as_i64().unwrap() as i32,
+                p["committed_offset"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let rows = stored_rows(&scenario.keyspace);
+    assert!(
+        rows.len() < 200_000,
+        "the kill came too late to prove anything"
+    );
+    let written: HashSet<(i32, i64)> = rows
+        .values()
+        .map(|row| (row.source.0.unwrap(), row.source.1.unwrap()))
+        .collect();
+    for (partition, committed) in &committed {
+        for offset in 0..*committed {
+            assert!(
+                written.contains(&(*partition, offset)),
+                "partition {partition} committed {committed} but offset {offset} has no row"
+            );
+        }
+    }
+
+    let resumed = scenario.process_until_idle("3");
+    assert_eq!(as_u64(&resumed, "dead_letters"), 0);
+    let verify = output(
+        scenario
+            .sentiflow()
+            .args(["verify", "--json", "--seed", "7", "--count", "200000"]),
+    );
+    assert_success(&verify);
+    assert_eq!(stored_rows(&scenario.keyspace).len(), 200_000);
+}
+
+#[test]
+fn cassandra_stopped_mid_run_the_processor_waits_with_bounded_memory_and_resumes() {
+    let scenario = Scenario::new("outage");
+    scenario.setup();
+    scenario.produce(&["--count", "150000", "--seed", "8"]);
+    let running = scenario.spawn_process(&["--json", "--exit-when-idle", "5"]);
+    let rows_before = wait_until(Duration::from_secs(120), || {
+        scenario.status()["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["committed_offset"].as_i64().unwrap_or(0) > 5_000)
+    });
+    assert!(
+        rows_before,
+        "no progress before the outage:\n{}",
+        running.stderr()
+    );
+
+    services(&["down", "cassandra"]);
+    let waiting = wait_until(Duration::from_secs(60), || {
+        running.stderr().contains("retrying")
+    });
+    assert!(
+        waiting,
+        "the processor never said it was retrying:\n{}",
+        running.stderr()
+    );
+    // While Cassandra is down the backlog stays in Kafka, not in memory.
+    let mut peak: f64 = 0.0;
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < until {
+        peak = peak.max(running.rss_mib());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        peak > 0.0 && peak < 150.0,
+        "resident memory reached {peak:.0} MiB during the outage"
+    );
+    assert!(running.child.id() > 0);
+
+    services(&["up", "cassandra"]);
+    let (status, out, err) = running.finish(Duration::from_secs(600));
+    assert!(status.success(), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(as_u64(&summary, "write_retries") > 0, "{summary}");
+    let verify = output(
+        scenario
+            .sentiflow()
+            .args(["verify", "--seed", "8", "--count", "150000"]),
+    );
+    assert_success(&verify);
+}
+
+#[test]
+fn malformed_messages_go_to_the_dead_letter_topic_with_their_reason() {
+    let scenario = Scenario::new("dlq");
+    scenario.setup();
+    // Kafka's own console producer: plain text, bad JSON shapes and types, an empty sentence.
+    console_produce(
+        &scenario.topic,
+        &[
+            "a plain line from the console, rather good",
+            r#"{"id": 1, "sentence": "valid JSON, a wonderful day", "ts": 1700000000000}"#,
+            r#"{"id": 2, "sentence": "#,
+            r#"{"id": "three", "sentence": "id is a string"}"#,
+            r#"{"id": 4, "sentence": 4}"#,
+            r#"{"id": 5, "sentence": "   "}"#,
+            r#"{"sentence": "no id"}"#,
+        ],
+    );
+    // Another independent client (librdkafka) for what a console cannot type.
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", BROKERS)
+        .create()
+        .unwrap();
+    let long = "x".repeat(20_000);
+    for value in [&b"invalid \xff\xfe utf-8"[..], long.as_bytes()] {
+        producer
+            .send(
+                BaseRecord::<[u8], [u8]>::to(&scenario.topic)
+                    .key(&b"k"[..])
+                    .payload(value),
+            )
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    producer
+        .send(BaseRecord::<[u8], [u8]>::to(&scenario.topic).key(&b"null"[..]))
+        .map_err(|(e, _)| e)
+        .unwrap();
+    producer.flush(Duration::from_secs(30)).unwrap();
+
+    let processed = scenario.process_until_idle("3");
+    let messages_in = 10;
+    assert_eq!(as_u64(&processed, "rows_written"), 2, "{processed}");
+    assert_eq!(as_u64(&processed, "dead_letters"), 8, "{processed}");
+    assert_eq!(
+        as_u64(&processed, "rows_written") + as_u64(&processed, "dead_letters"),
+        messages_in
+    );
+
+    let consumed = kafka_tool(&[
+        "console-consumer",
+        "--topic",
+        &format!("{}.dlq", scenario.topic),
+        "--from-beginning",
+        "--max-messages",
+        "8",
+        "--timeout-ms",
+        "30000",
+        "--property",
+        "print.headers=true",
+    ]);
+    let dead = stdout(&consumed);
+    assert_eq!(dead.lines().count(), 8, "{dead}\n{}", stderr(&consumed));
+    for reason in [
+        "not a JSON object",
+        "\"id\" must be an integer",
+        "\"sentence\" must be a string",
+        "the sentence is empty",
+        "not valid UTF-8",
+        "over the limit",
+        "no value",
+    ] {
+        assert!(
+            dead.contains(reason),
+            "no dead letter says {reason:?}:\n{dead}"
+        );
+    }
+    assert!(
+        dead.contains(&format!("sentiflow.source.topic:{}", scenario.topic)),
+        "{dead}"
+    );
+    assert!(dead.contains("sentiflow.error.stage:decode"), "{dead}");
+    assert!(dead.contains("sentiflow.source.offset:"), "{dead}");
+    assert_eq!(scenario.status()["dead_letters"], 8);
+}
+
+#[test]
+fn plain_text_becomes_a_row_and_the_original_readme_table_works() {
+    let scenario = Scenario::new("readme");
+    // The original stack's README creates the keyspace and table by hand, like this.
+    let created = cqlsh(&format!(
+        "CREATE KEYSPACE {ks} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}; \
+         CREATE TABLE {ks}.sentimental_analysis (id int primary key, sentence text, sentimental_analysis text);",
+        ks = scenario.keyspace
+    ));
+    assert_success(&created);
+    assert_success(&output(scenario.sentiflow().args([
+        "setup",
+        "--only",
+        "kafka",
+        "--replication-factor",
+        "1",
+        "--min-insync-replicas",
+        "1",
+    ])));
+    console_produce(
+        &scenario.topic,
+        &[
+            "I absolutely love this plain text line",
+            r#"{"id": 42, "sentence": "a terrible, horrible JSON line"}"#,
+            r#"{"id": 30000000001, "sentence": "an id too big for int"}"#,
+        ],
+    );
+    let processed = scenario.process_until_idle("3");
+    assert_eq!(as_u64(&processed, "rows_written"), 2, "{processed}");
+    assert_eq!(as_u64(&processed, "dead_letters"), 1, "{processed}");
+
+    let selected = cqlsh(&format!(
+        "SELECT id, sentence, sentimental_analysis FROM {}",
+        scenario.table()
+    ));
+    assert_success(&selected);
+    let table = stdout(&selected);
+    assert!(
+        table.contains("I absolutely love this plain text line") && table.contains("positive"),
+        "{table}"
+    );
+    assert!(
+        table.contains(" 42 ") && table.contains("negative"),
+        "{table}"
+    );
+    assert!(table.contains("(2 rows)"), "{table}");
+
+    let consumed = kafka_tool(&[
+        "console-consumer",
+        "--topic",
+        &format!("{}.dlq", scenario.topic),
+        "--from-beginning",
+        "--max-messages",
+        "1",
+        "--timeout-ms",
+        "30000",
+        "--property",
+        "print.headers=true",
+    ]);
+    let dead = stdout(&consumed);
+    assert!(
+        dead.contains("does not fit") && dead.contains("30000000001"),
+        "{dead}"
+    );
+    assert!(dead.contains("sentiflow.error.stage:write"), "{dead}");
+}
+
+#[test]
+fn a_wrong_cassandra_password_is_one_line_without_the_password() {
+    let scenario = Scenario::new("auth");
+    scenario.setup();
+    let out = output(
+        scenario
+            .sentiflow()
+            .env("CASSANDRA_PASSWORD", "not-the-Secret-42")
+            .args(["process", "--exit-when-idle", "1"]),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected:\n{err}"
+    );
+    assert!(
+        err.contains("Cassandra") && err.contains("CASSANDRA_PASSWORD"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("not-the-Secret-42"),
+        "the password leaked: {err}"
+    );
+}
+
+#[test]
+fn an_unreachable_broker_is_one_line_naming_it_and_what_to_do() {
+    let out = output(sentiflow().args(["produce", "--count", "1", "--brokers", "127.0.0.1:1"]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected:\n{err}"
+    );
+    assert!(
+        err.contains("127.0.0.1:1") && err.contains("scripts/services up kafka"),
+        "{err}"
+    );
+
+    let out = output(sentiflow().args(["process", "--brokers", "127.0.0.1:1"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot reach Kafka at 127.0.0.1:1"),
+        "{}",
+        stderr(&out)
+    );
+}
