@@ -462,15 +462,21 @@ fn special_idioms_check(mut valence: f64, t: &[Token], i: usize) -> f64 {
         valence = v;
     }
     // _special_idioms_check: then zeroone and zeroonetwo override it.
-    if t.len() - 1 > i {
-        if let Some(v) = pair(w(i), w(i + 1)) {
-            valence = v;
-        }
+    let zeroone = if t.len() - 1 > i {
+        pair(w(i), w(i + 1))
+    } else {
+        None
+    };
+    let zeroonetwo = if t.len() - 1 > i + 1 {
+        triple(w(i), w(i + 1), w(i + 2))
+    } else {
+        None
+    };
+    if let Some(v) = zeroone {
+        valence = v;
     }
-    if t.len() - 1 > i + 1 {
-        if let Some(v) = triple(w(i), w(i + 1), w(i + 2)) {
-            valence = v;
-        }
+    if let Some(v) = zeroonetwo {
+        valence = v;
     }
     // _special_idioms_check: bigram dampeners ("kind of", ...) as threetwo and
     // twoone (the threetwoone trigram can never equal a two-word key).
