@@ -134,7 +134,7 @@ fn every_fixture_row_matches_the_reference_with_the_free_function() {
     // Longest texts first, so that every later text runs on dirty, oversized buffers.
     let mut texts: Vec<(usize, String)> =
         rows().into_iter().map(|r| (r.text.len(), r.text)).collect();
-    texts.sort_by(|a, b| b.0.cmp(&a.0));
+    texts.sort_by_key(|t| std::cmp::Reverse(t.0));
     for (_, t) in texts.iter().take(50) {
         vader::polarity_scores(t);
     }
