@@ -414,9 +414,11 @@ kafka_java() {
   case $class in *Performance) jit=() ;; esac
   # One archive per tool: each loads its own set of classes.
   cds_opts "$KAFKA_HOME" "tool-${class##*.}" "$$"
-  # JVM warnings (class-data sharing ones included) go to stderr, never into the output.
+  # JVM warnings go to stderr, never into the output; the class-data sharing chatter of
+  # a tool's first run (the one that records its archive) goes nowhere.
   # shellcheck disable=SC2086 # SENTIFLOW_KAFKA_TOOL_OPTS is a list of JVM options
-  "$JAVA" -Xmx512m -XX:+UseSerialGC "${jit[@]}" "${CDS_OPTS[@]}" -Xlog:disable -Xlog:all=warning:stderr \
+  "$JAVA" -Xmx512m -XX:+UseSerialGC "${jit[@]}" "${CDS_OPTS[@]}" \
+    -Xlog:disable -Xlog:all=warning:stderr -Xlog:cds*=off:stderr \
     ${SENTIFLOW_KAFKA_TOOL_OPTS:-} -Dlog4j2.configurationFile="$SERVICES_D/log4j2-tools.properties" \
     -cp "$KAFKA_HOME/lib/*" "$class" "$@" || rc=$?
   cds_settle "$KAFKA_HOME" "tool-${class##*.}" "$$"
