@@ -16,7 +16,7 @@ use std::path::PathBuf;
 #[allow(dead_code)]
 mod hash;
 
-use hash::{MAX_KEY_LEN, hash_padded};
+use hash::{MAX_KEY_LEN, hash_words, key_words};
 
 /// `NEGATE` of the reference.
 const NEGATE: &[&str] = &[
@@ -278,9 +278,7 @@ fn main() {
     let mut slots = vec![0u16; slots_len];
     let mut max_probe = 0;
     for (idx, (key, _)) in keys.iter().enumerate() {
-        let mut padded = [0u8; MAX_KEY_LEN];
-        padded[..key.len()].copy_from_slice(key.as_bytes());
-        let mut s = (hash_padded(&padded, key.len()) >> 32) as usize & mask;
+        let mut s = hash_words(&key_words(key.as_bytes()), key.len()) as usize & mask;
         let mut probe = 0;
         while slots[s] != 0 {
             s = (s + 1) & mask;
@@ -316,20 +314,8 @@ fn main() {
     )
     .unwrap();
 
-    let mut key_bytes = String::new();
     let mut ents = String::new();
-    let mut vals = String::new();
     for (key, e) in &keys {
-        writeln!(
-            ents,
-            "    Entry {{ off: {}, len: {}, flags: {}, word: {} }},",
-            key_bytes.len(),
-            key.len(),
-            e.flags,
-            e.word
-        )
-        .unwrap();
-        key_bytes.push_str(key);
         // Rust parses a decimal literal to the nearest double, as Python's float() does.
         let v = e.valence.as_deref().unwrap_or("0.0");
         let v = if v.contains('.') {
@@ -337,24 +323,22 @@ fn main() {
         } else {
             format!("{v}.0")
         };
-        writeln!(vals, "    {v},").unwrap();
+        let w = key_words(key.as_bytes());
+        writeln!(
+            ents,
+            "    Entry {{ key: [{:#x}, {:#x}, {:#x}], valence: {v}, len: {}, flags: {}, word: {} }}, // {key:?}",
+            w[0],
+            w[1],
+            w[2],
+            key.len(),
+            e.flags,
+            e.word
+        )
+        .unwrap();
     }
     writeln!(
         src,
-        "pub(crate) static KEYS: &[u8; {}] = b{:?};",
-        key_bytes.len(),
-        key_bytes
-    )
-    .unwrap();
-    writeln!(
-        src,
         "pub(crate) static ENTRIES: [Entry; {}] = [\n{ents}];",
-        keys.len()
-    )
-    .unwrap();
-    writeln!(
-        src,
-        "pub(crate) static VALENCES: [f64; {}] = [\n{vals}];",
         keys.len()
     )
     .unwrap();

@@ -8,10 +8,9 @@ use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::Scores;
-use crate::hash::MAX_KEY_LEN;
-use crate::lexicon::{self, BOOST_DEC, BOOST_INC, IN_LEX, NEGATION, WordInfo, word};
+use crate::lexicon::{BOOST_INC, word};
 use crate::round::{round3, round4};
-use crate::text::{self, CaseAcc};
+use crate::tokens::{Token, expand_emoji, tokenize};
 
 /// Booster increment (`B_INCR`); dampeners use its negation (`B_DECR`).
 const B_INCR: f64 = 0.293;
@@ -42,44 +41,6 @@ const BOOSTER_2: [(u8, u8); 3] = [
     (word::SORT, word::OF),
     (word::JUST, word::ENOUGH),
 ];
-
-/// What the rules need to know about one token of `words_and_emoticons`.
-#[derive(Clone, Copy, Debug, Default)]
-struct Token {
-    /// Valence in the lexicon (if `flags & IN_LEX`).
-    valence: f64,
-    /// `IN_LEX`, `NEGATION` (in NEGATE or contains "n't"), `BOOST_INC`, `BOOST_DEC`.
-    flags: u8,
-    /// `word::*` id of the lower-cased token, or 0.
-    word: u8,
-    /// Python's `token.isupper()`.
-    upper: bool,
-}
-
-impl Token {
-    #[inline(always)]
-    fn in_lex(&self) -> bool {
-        self.flags & IN_LEX != 0
-    }
-    #[inline(always)]
-    fn booster(&self) -> f64 {
-        if self.flags & BOOST_INC != 0 {
-            B_INCR
-        } else if self.flags & BOOST_DEC != 0 {
-            B_DECR
-        } else {
-            0.0
-        }
-    }
-    #[inline(always)]
-    fn is(&self, w: u8) -> bool {
-        self.word == w
-    }
-    #[inline(always)]
-    fn so_or_this(&self) -> bool {
-        self.word == word::SO || self.word == word::THIS
-    }
-}
 
 /// A reusable VADER analyzer: `polarity_scores` keeps its scratch buffers
 /// between calls, so scoring allocates nothing once they have grown to the
@@ -123,7 +84,7 @@ impl SentimentIntensityAnalyzer {
             text
         };
         // SentiText: split, strip punctuation, look up each token once.
-        tokenize(text, &mut self.tokens);
+        let (bangs, questions) = tokenize(text, &mut self.tokens);
         let tokens = &self.tokens[..];
         if tokens.is_empty() {
             // score_valence: no sentiments at all gives 0/0/0/0 (neu 0.0, not 1.0).
@@ -140,183 +101,8 @@ impl SentimentIntensityAnalyzer {
         }
         but_check(tokens, sentiments, &mut self.but);
 
-        let (bangs, questions) = count_punctuation(text.as_bytes());
         score_valence(sentiments, bangs, questions)
     }
-}
-
-/// Writes into `out` the text with every code point of the emoji lexicon
-/// replaced by its description, as `polarity_scores` does: a space goes
-/// before the description unless the previous character was U+0020 (or it
-/// is at the start), none after it. Returns false (and leaves `out` alone)
-/// when the text has no such code point.
-fn expand_emoji(text: &str, out: &mut String) -> bool {
-    let Some((first, _)) = text
-        .char_indices()
-        .find(|&(_, c)| lexicon::emoji_description(c).is_some())
-    else {
-        return false;
-    };
-    out.clear();
-    out.push_str(&text[..first]);
-    // polarity_scores: prev_space starts true and is true only after ' ' itself.
-    let mut prev_space = first == 0 || text.as_bytes()[first - 1] == b' ';
-    for c in text[first..].chars() {
-        if let Some(desc) = lexicon::emoji_description(c) {
-            if !prev_space {
-                out.push(' ');
-            }
-            out.push_str(desc);
-            prev_space = false;
-        } else {
-            out.push(c);
-            prev_space = c == ' ';
-        }
-    }
-    true
-}
-
-/// `_amplify_ep`/`_amplify_qm` count over the whole (emoji-expanded) text.
-fn count_punctuation(b: &[u8]) -> (usize, usize) {
-    let (mut bangs, mut questions) = (0usize, 0usize);
-    for &c in b {
-        bangs += (c == b'!') as usize;
-        questions += (c == b'?') as usize;
-    }
-    (bangs, questions)
-}
-
-/// `SentiText._words_and_emoticons`: `text.split()` (Python whitespace),
-/// then `_strip_punc_if_word` on each token; each token is then looked up.
-fn tokenize(text: &str, tokens: &mut Vec<Token>) {
-    tokens.clear();
-    let b = text.as_bytes();
-    let n = b.len();
-    let mut i = 0;
-    loop {
-        // Skip whitespace.
-        while i < n {
-            let c = b[i];
-            if c < 0x80 {
-                if !text::ascii_space(c) {
-                    break;
-                }
-                i += 1;
-            } else {
-                let w = text::non_ascii_space_len(b, i);
-                if w == 0 {
-                    break;
-                }
-                i += w;
-            }
-        }
-        if i >= n {
-            break;
-        }
-        let start = i;
-        while i < n {
-            let c = b[i];
-            if c < 0x80 {
-                if text::ascii_space(c) {
-                    break;
-                }
-            } else if c >= 0xC2 && text::non_ascii_space_len(b, i) != 0 {
-                break;
-            }
-            i += 1;
-        }
-        tokens.push(analyze_token(&b[start..i]));
-    }
-}
-
-/// `_strip_punc_if_word` (strip `string.punctuation` from both ends, keep the
-/// original if 2 code points or fewer remain), then what the rules ask of
-/// the token: `token.lower()` looked up, `token.isupper()`, negation.
-#[inline]
-fn analyze_token(tok: &[u8]) -> Token {
-    let (mut s, mut e) = (0, tok.len());
-    while s < e && text::punct(tok[s]) {
-        s += 1;
-    }
-    while e > s && text::punct(tok[e - 1]) {
-        e -= 1;
-    }
-    let word = if s == 0 && e == tok.len() {
-        tok
-    } else {
-        // len() counts code points: count the bytes that start one.
-        let chars = tok[s..e].iter().filter(|&&c| (c as i8) >= -0x40).count();
-        if chars <= 2 { tok } else { &tok[s..e] }
-    };
-
-    // Lower-case into a padded key. Only two non-ASCII characters lower-case
-    // to something with ASCII: U+212A KELVIN SIGN to 'k', and U+0130 to
-    // "i\u{307}" (which keeps a non-ASCII mark). Since every key is ASCII,
-    // any other non-ASCII character means no key can match.
-    let mut key = [0u8; MAX_KEY_LEN];
-    let mut len = 0;
-    let mut matchable = true;
-    let mut case = CaseAcc::default();
-    let mut j = 0;
-    while j < word.len() {
-        let c = word[j];
-        if c < 0x80 {
-            case.ascii(c);
-            if len < MAX_KEY_LEN {
-                key[len] = c.to_ascii_lowercase();
-            }
-            len += 1;
-            j += 1;
-        } else {
-            // Decode one code point (the input is valid UTF-8).
-            let width = if c >= 0xF0 {
-                4
-            } else if c >= 0xE0 {
-                3
-            } else {
-                2
-            };
-            let ch = std::str::from_utf8(&word[j..j + width])
-                .ok()
-                .and_then(|s| s.chars().next())
-                .unwrap_or('\0');
-            case.char(ch);
-            if ch == '\u{212A}' {
-                if len < MAX_KEY_LEN {
-                    key[len] = b'k';
-                }
-                len += 1;
-            } else {
-                matchable = false;
-            }
-            j += width;
-        }
-    }
-    let info = if matchable && len <= MAX_KEY_LEN {
-        lexicon::lookup(&key, len)
-    } else {
-        WordInfo::default()
-    };
-    let mut flags = info.flags;
-    // negated: a token negates if it is in NEGATE or contains "n't" once
-    // lower-cased; 'n', '\'' and 't' only come from ASCII characters.
-    if flags & NEGATION == 0 && contains_nt(word) {
-        flags |= NEGATION;
-    }
-    Token {
-        valence: info.valence,
-        flags,
-        word: info.word,
-        upper: case.is_upper(),
-    }
-}
-
-/// Whether `w.lower()` contains "n't".
-#[inline]
-fn contains_nt(w: &[u8]) -> bool {
-    w.len() >= 3
-        && w.windows(3)
-            .any(|x| x[1] == b'\'' && (x[0] | 0x20) == b'n' && (x[2] | 0x20) == b't')
 }
 
 /// The sentiment of token `i`: the main loop of `polarity_scores`, then
@@ -326,9 +112,7 @@ fn valence_at(t: &[Token], i: usize, is_cap_diff: bool) -> f64 {
     let item = &t[i];
     let n = t.len();
     // polarity_scores: boosters, and "kind" before "of", are neutral.
-    if item.flags & (BOOST_INC | BOOST_DEC) != 0
-        || (i + 1 < n && item.is(word::KIND) && t[i + 1].is(word::OF))
-    {
+    if item.is_booster() || (i + 1 < n && item.is(word::KIND) && t[i + 1].is(word::OF)) {
         return 0.0;
     }
     if !item.in_lex() {
@@ -375,11 +159,29 @@ fn valence_at(t: &[Token], i: usize, is_cap_diff: bool) -> f64 {
     least_check(valence, t, i)
 }
 
+/// The `BOOSTER_DICT` value of a single-token booster (0 for other tokens).
+#[inline(always)]
+fn booster(t: &Token) -> f64 {
+    if !t.is_booster() {
+        0.0
+    } else if t.flags & BOOST_INC != 0 {
+        B_INCR
+    } else {
+        B_DECR
+    }
+}
+
+/// Whether the token is "so" or "this" (`_negation_check`).
+#[inline(always)]
+fn so_or_this(t: &Token) -> bool {
+    t.is(word::SO) || t.is(word::THIS)
+}
+
 /// `scalar_inc_dec`: the booster's sign follows `valence < 0`, but its caps
 /// emphasis follows `valence > 0`, so a zero valence gets +0.293 - 0.733.
 #[inline]
 fn scalar_inc_dec(w: &Token, valence: f64, is_cap_diff: bool) -> f64 {
-    let mut scalar = w.booster();
+    let mut scalar = booster(w);
     if scalar != 0.0 {
         if valence < 0.0 {
             scalar *= -1.0;
@@ -398,7 +200,7 @@ fn scalar_inc_dec(w: &Token, valence: f64, is_cap_diff: bool) -> f64 {
 /// `_negation_check` for the token `start_i + 1` before `i`.
 #[inline]
 fn negation_check(valence: f64, t: &[Token], start_i: usize, i: usize) -> f64 {
-    let negates = |k: usize| t[k].flags & NEGATION != 0;
+    let negates = |k: usize| t[k].negates();
     match start_i {
         0 => {
             if negates(i - 1) {
@@ -406,7 +208,7 @@ fn negation_check(valence: f64, t: &[Token], start_i: usize, i: usize) -> f64 {
             }
         }
         1 => {
-            if t[i - 2].is(word::NEVER) && t[i - 1].so_or_this() {
+            if t[i - 2].is(word::NEVER) && so_or_this(&t[i - 1]) {
                 return valence * 1.25;
             } else if t[i - 2].is(word::WITHOUT) && t[i - 1].is(word::DOUBT) {
                 return valence;
@@ -417,7 +219,7 @@ fn negation_check(valence: f64, t: &[Token], start_i: usize, i: usize) -> f64 {
         _ => {
             // _negation_check: `a and b or c` parses as `(a and b) or c`, so "so"
             // or "this" right before the word gives x1.25 even without "never".
-            if (t[i - 3].is(word::NEVER) && t[i - 2].so_or_this()) || t[i - 1].so_or_this() {
+            if (t[i - 3].is(word::NEVER) && so_or_this(&t[i - 2])) || so_or_this(&t[i - 1]) {
                 return valence * 1.25;
             } else if t[i - 3].is(word::WITHOUT)
                 && (t[i - 2].is(word::DOUBT) || t[i - 1].is(word::DOUBT))

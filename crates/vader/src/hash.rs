@@ -1,25 +1,32 @@
-//! The key hash shared by `build.rs` (which lays out the static word table)
-//! and the lookup in `lexicon.rs`. Both sides must agree bit for bit, so this
-//! file is compiled into both.
+//! The key layout and hash shared by `build.rs` (which lays out the static
+//! word table) and the lookup in `lexicon.rs`. Both sides must agree bit for
+//! bit, so this file is compiled into both.
 
-/// Longest key that can ever match a token, in bytes (the longest lower-case
-/// single-token key of `vader_lexicon.txt` has 19 bytes).
+/// Longest token looked up, in bytes: keys are loaded as three
+/// little-endian u64 words, zero-padded (the longest key that can match a
+/// token has 19 bytes).
 pub const MAX_KEY_LEN: usize = 24;
 
-/// Hashes `key` (at most [`MAX_KEY_LEN`] bytes, zero-padded to whole 8-byte
-/// words in `padded`). Multiplicative, word at a time: keys are short.
-#[inline(always)]
-pub fn hash_padded(padded: &[u8; MAX_KEY_LEN], len: usize) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h = (len as u64).wrapping_mul(K);
-    let words = len.div_ceil(8);
-    let mut i = 0;
-    while i < words {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&padded[i * 8..i * 8 + 8]);
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        h ^= h >> 29;
-        i += 1;
+/// A key as three zero-padded little-endian words.
+pub type KeyWords = [u64; 3];
+
+/// Packs `key` (at most [`MAX_KEY_LEN`] bytes) into words.
+pub fn key_words(key: &[u8]) -> KeyWords {
+    let mut padded = [0u8; MAX_KEY_LEN];
+    padded[..key.len()].copy_from_slice(key);
+    let mut w = [0u64; 3];
+    for (k, word) in w.iter_mut().enumerate() {
+        *word = u64::from_le_bytes(padded[k * 8..k * 8 + 8].try_into().unwrap());
     }
-    h.wrapping_mul(K)
+    w
+}
+
+/// Hashes a key given as words (multiply-xorshift; keys are short).
+#[inline(always)]
+pub fn hash_words(w: &KeyWords, len: usize) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = (len as u64 ^ w[0]).wrapping_mul(K);
+    h = (h ^ (h >> 29) ^ w[1]).wrapping_mul(K);
+    h = (h ^ (h >> 29) ^ w[2]).wrapping_mul(K);
+    h ^ (h >> 32)
 }

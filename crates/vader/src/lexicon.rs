@@ -1,12 +1,16 @@
 //! The embedded lexicons of vaderSentiment 3.3.2, as static tables generated
 //! by `build.rs` from `data/vader_lexicon.txt` and `data/emoji_utf8_lexicon.txt`.
 
-use crate::hash::{MAX_KEY_LEN, hash_padded};
+use crate::hash::{KeyWords, hash_words};
+#[cfg(test)]
+use crate::hash::{MAX_KEY_LEN, key_words};
 
-/// One key of the word table.
+/// One key of the word table, with what the rules need to know about it.
 pub(crate) struct Entry {
-    /// Byte offset of the key in [`KEYS`].
-    pub off: u32,
+    /// The key as zero-padded little-endian words.
+    pub key: KeyWords,
+    /// Lexicon valence (0.0 when not [`IN_LEX`]).
+    pub valence: f64,
     /// Key length in bytes.
     pub len: u8,
     /// [`IN_LEX`], [`NEGATION`], [`BOOST_INC`], [`BOOST_DEC`].
@@ -28,25 +32,22 @@ pub(crate) struct WordInfo {
     pub word: u8,
 }
 
-/// Looks up a lower-cased key (`len` bytes, zero-padded in `padded`).
+/// Looks up a lower-cased key of `len` bytes given as words.
 #[inline]
-pub(crate) fn lookup(padded: &[u8; MAX_KEY_LEN], len: usize) -> WordInfo {
-    let mut slot = (hash_padded(padded, len) >> 32) as usize & SLOT_MASK;
+pub(crate) fn lookup(w: &KeyWords, len: usize) -> WordInfo {
+    let mut slot = hash_words(w, len) as usize & SLOT_MASK;
     loop {
         let idx = SLOTS[slot] as usize;
         if idx == 0 {
             return WordInfo::default();
         }
         let e = &ENTRIES[idx - 1];
-        if e.len as usize == len {
-            let off = e.off as usize;
-            if KEYS[off..off + len] == padded[..len] {
-                return WordInfo {
-                    valence: VALENCES[idx - 1],
-                    flags: e.flags,
-                    word: e.word,
-                };
-            }
+        if e.key == *w && e.len as usize == len {
+            return WordInfo {
+                valence: e.valence,
+                flags: e.flags,
+                word: e.word,
+            };
         }
         slot = (slot + 1) & SLOT_MASK;
     }
@@ -58,9 +59,7 @@ pub(crate) fn lookup_str(key: &str) -> WordInfo {
     if key.len() > MAX_KEY_LEN {
         return WordInfo::default();
     }
-    let mut padded = [0u8; MAX_KEY_LEN];
-    padded[..key.len()].copy_from_slice(key.as_bytes());
-    lookup(&padded, key.len())
+    lookup(&key_words(key.as_bytes()), key.len())
 }
 
 /// One bit per code point below U+20000: set for the single code points of
@@ -119,14 +118,16 @@ mod tests {
 
     #[test]
     fn every_table_key_is_found() {
-        for (i, e) in ENTRIES.iter().enumerate() {
-            let key = std::str::from_utf8(&KEYS[e.off as usize..e.off as usize + e.len as usize])
-                .unwrap();
-            let info = lookup_str(key);
-            assert_eq!(
-                (info.flags, info.word, info.valence.to_bits()),
-                (e.flags, e.word, VALENCES[i].to_bits())
-            );
+        for e in ENTRIES.iter() {
+            let bytes: Vec<u8> = e
+                .key
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .take(e.len as usize)
+                .collect();
+            let info = lookup_str(std::str::from_utf8(&bytes).unwrap());
+            let want = (e.flags, e.word, e.valence.to_bits());
+            assert_eq!((info.flags, info.word, info.valence.to_bits()), want);
         }
     }
 

@@ -40,6 +40,7 @@ mod hash;
 mod lexicon;
 mod round;
 mod text;
+mod tokens;
 
 use std::cell::RefCell;
 

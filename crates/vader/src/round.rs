@@ -15,31 +15,42 @@ pub(crate) fn round4(x: f64) -> f64 {
     round_scaled(x, 10000.0)
 }
 
-/// Rounds `x` to a multiple of `1/scale` (`scale` a power of ten up to 1e15).
-#[inline]
+/// Rounds `x` to a multiple of `1/scale` (`scale` is 1e3 or 1e4).
+#[inline(always)]
 fn round_scaled(x: f64, scale: f64) -> f64 {
     let y = x * scale;
     if !y.is_finite() || y.abs() >= 4.5e15 {
-        // Too large to have decimals at this scale (or not finite): Python returns x.
+        // Too large to have decimals at this scale (or NaN): Python returns x.
         return x;
     }
-    let floor = y.floor();
+    // floor(y) without a libm call (x86-64 has no SSE4.1 `roundsd` by default).
+    let t = y as i64 as f64;
+    let floor = if t > y { t - 1.0 } else { t };
     let frac = y - floor;
-    // `y` differs from the exact product by at most half an ulp (< 1e-9 here),
-    // so unless `y` is that close to a tie, rounding `y` rounds the exact product.
-    let k = if (frac - 0.5).abs() > 1e-9 {
-        y.round_ties_even()
+    // `y` differs from the exact product by at most half an ulp (< 1e-11
+    // here), so unless `y` is that close to a tie, rounding `y` rounds the
+    // exact product.
+    let up = if frac > 0.5 + 1e-9 {
+        true
+    } else if frac < 0.5 - 1e-9 {
+        false
     } else {
-        // Near a tie: compare the exact product y + err with floor + 0.5.
-        // err = x*scale - y is exact with a fused multiply-add, and
-        // y - (floor + 0.5) is exact (same binade, or Sterbenz).
-        let err = x.mul_add(scale, -y);
-        let d = (y - (floor + 0.5)) + err;
-        let up = d > 0.0 || (d == 0.0 && floor % 2.0 != 0.0);
-        if up { floor + 1.0 } else { floor }
+        near_tie_rounds_up(x, scale, y, floor)
     };
+    let k = if up { floor + 1.0 } else { floor };
     // A zero result keeps the sign of x, as Python's (via dtoa) does.
     (k / scale).copysign(x)
+}
+
+/// Whether the exact value of `x * scale` rounds up from `floor`, when the
+/// computed product `y` lies within 1e-9 of `floor + 0.5`. The product's
+/// rounding error `x * scale - y` is exact with a fused multiply-add, and
+/// `y - (floor + 0.5)` is exact (same binade, or Sterbenz); ties go to even.
+#[cold]
+fn near_tie_rounds_up(x: f64, scale: f64, y: f64, floor: f64) -> bool {
+    let err = x.mul_add(scale, -y);
+    let d = (y - (floor + 0.5)) + err;
+    d > 0.0 || (d == 0.0 && floor % 2.0 != 0.0)
 }
 
 #[cfg(test)]

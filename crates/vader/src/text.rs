@@ -1,65 +1,69 @@
 //! Python `str` semantics that the reference relies on: `isspace` (used by
-//! `split` and `strip`), `isupper`, and `string.punctuation`.
+//! `split` and `strip`), `isupper`, `lower`, and `string.punctuation`; as
+//! byte classes for the ASCII fast path.
 
-/// Byte classes for ASCII.
-const WS: u8 = 1;
-const PUNCT: u8 = 2;
-const UPPER: u8 = 4;
-const LOWER: u8 = 8;
+/// Python whitespace (ASCII part).
+pub(crate) const WS: u8 = 1;
+/// In `string.punctuation`.
+pub(crate) const PUNCT: u8 = 2;
+/// 'A'..='Z'.
+pub(crate) const UPPER: u8 = 4;
+/// 'a'..='z'.
+pub(crate) const LOWER: u8 = 8;
+/// '\''.
+pub(crate) const APOS: u8 = 16;
+/// A byte of a non-ASCII character.
+pub(crate) const HIGH: u8 = 32;
+/// '!'.
+pub(crate) const BANG: u8 = 64;
+/// '?'.
+pub(crate) const QM: u8 = 128;
 
-static ASCII_CLASS: [u8; 128] = {
-    let mut t = [0u8; 128];
+/// The class bits of every byte.
+pub(crate) static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut b = 0;
-    while b < 128 {
+    while b < 256 {
         let c = b as u8;
-        // Python's str.isspace() on ASCII: \t \n \v \f \r, the separators \x1c-\x1f, and space.
+        let mut k = 0;
+        // Python's str.isspace() on ASCII: \t \n \v \f \r, the separators
+        // \x1c-\x1f, and space.
         if (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) {
-            t[b] |= WS;
+            k |= WS;
         }
+        // string.punctuation is exactly the 32 ASCII punctuation characters.
         if c.is_ascii_punctuation() {
-            // string.punctuation is exactly the 32 ASCII punctuation characters.
-            t[b] |= PUNCT;
+            k |= PUNCT;
         }
         if c.is_ascii_uppercase() {
-            t[b] |= UPPER;
+            k |= UPPER;
         }
         if c.is_ascii_lowercase() {
-            t[b] |= LOWER;
+            k |= LOWER;
         }
+        if c == b'\'' {
+            k |= APOS;
+        }
+        if c == b'!' {
+            k |= BANG;
+        }
+        if c == b'?' {
+            k |= QM;
+        }
+        if c >= 0x80 {
+            k |= HIGH;
+        }
+        t[b] = k;
         b += 1;
     }
     t
 };
 
-/// Whether ASCII byte `b` is Python whitespace.
-#[inline(always)]
-pub(crate) fn ascii_space(b: u8) -> bool {
-    b < 0x80 && ASCII_CLASS[b as usize] & WS != 0
-}
-
-/// Whether byte `b` is in `string.punctuation`.
-#[inline(always)]
-pub(crate) fn punct(b: u8) -> bool {
-    b < 0x80 && ASCII_CLASS[b as usize] & PUNCT != 0
-}
-
-/// Whether ASCII byte `b` is an upper-case letter.
-#[inline(always)]
-pub(crate) fn ascii_upper(b: u8) -> bool {
-    ASCII_CLASS[b as usize] & UPPER != 0
-}
-
-/// Whether ASCII byte `b` is a lower-case letter.
-#[inline(always)]
-pub(crate) fn ascii_lower(b: u8) -> bool {
-    ASCII_CLASS[b as usize] & LOWER != 0
-}
-
 /// Length in bytes of the Python whitespace character starting at `b[i]`
-/// (a non-ASCII lead byte), or 0. Non-ASCII whitespace for `str.isspace()`:
+/// (a non-ASCII byte), or 0. Non-ASCII whitespace for `str.isspace()`:
 /// U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F,
 /// U+3000 (not U+200B ZERO WIDTH SPACE, not U+180E, not U+FEFF).
-#[inline]
+#[inline(always)]
 pub(crate) fn non_ascii_space_len(b: &[u8], i: usize) -> usize {
     match b[i] {
         0xC2 => match b.get(i + 1) {
@@ -74,18 +78,6 @@ pub(crate) fn non_ascii_space_len(b: &[u8], i: usize) -> usize {
         },
         0xE3 => (b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0x80)) as usize * 3,
         _ => 0,
-    }
-}
-
-/// Python's `str.isspace()` for one character.
-#[cfg(test)]
-pub(crate) fn py_space(c: char) -> bool {
-    let mut buf = [0u8; 4];
-    let s = c.encode_utf8(&mut buf).as_bytes();
-    if s.len() == 1 {
-        ascii_space(s[0])
-    } else {
-        non_ascii_space_len(s, 0) == s.len()
     }
 }
 
@@ -110,14 +102,12 @@ pub(crate) struct CaseAcc {
 
 impl CaseAcc {
     #[inline]
-    pub(crate) fn ascii(&mut self, b: u8) {
-        self.has_upper |= ascii_upper(b);
-        self.has_lower |= ascii_lower(b);
-    }
-
-    #[inline]
     pub(crate) fn char(&mut self, c: char) {
-        if c.is_lowercase() || is_titlecase(c) {
+        if c.is_ascii() {
+            let k = CLASS[c as usize];
+            self.has_upper |= k & UPPER != 0;
+            self.has_lower |= k & LOWER != 0;
+        } else if c.is_lowercase() || is_titlecase(c) {
             self.has_lower = true;
         } else if c.is_uppercase() {
             self.has_upper = true;
@@ -130,23 +120,38 @@ impl CaseAcc {
     }
 }
 
-/// Python's `s.isupper()`.
-#[cfg(test)]
-pub(crate) fn is_upper(s: &str) -> bool {
-    let mut acc = CaseAcc::default();
-    for c in s.chars() {
-        if c.is_ascii() {
-            acc.ascii(c as u8)
-        } else {
-            acc.char(c)
-        }
-    }
-    acc.is_upper()
+/// Lower-cases 8 ASCII bytes at once (bytes must be below 0x80).
+#[inline(always)]
+pub(crate) fn lower_ascii_word(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // High bit of each byte: byte >= 'A' (0x41), and byte >= '[' (0x5B).
+    let ge_a = w.wrapping_add(ONES * (0x80 - 0x41));
+    let gt_z = w.wrapping_add(ONES * (0x80 - 0x5B));
+    let upper = ge_a & !gt_z & (ONES * 0x80);
+    w | (upper >> 2)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Python's `str.isspace()` for one character.
+    fn py_space(c: char) -> bool {
+        let mut buf = [0u8; 4];
+        let s = c.encode_utf8(&mut buf).as_bytes();
+        if s.len() == 1 {
+            CLASS[s[0] as usize] & WS != 0
+        } else {
+            non_ascii_space_len(s, 0) == s.len()
+        }
+    }
+
+    /// Python's `s.isupper()`.
+    fn is_upper(s: &str) -> bool {
+        let mut acc = CaseAcc::default();
+        s.chars().for_each(|c| acc.char(c));
+        acc.is_upper()
+    }
 
     #[test]
     fn whitespace_is_pythons() {
@@ -184,5 +189,18 @@ mod tests {
         ] {
             assert_eq!(is_upper(s), up, "{s:?}");
         }
+    }
+
+    #[test]
+    fn swar_lowercase_matches_bytewise() {
+        for start in (0u8..0x80).step_by(3) {
+            let bytes: [u8; 8] = std::array::from_fn(|i| (start + i as u8 * 7) % 0x80);
+            let want = u64::from_le_bytes(bytes.map(|b| b.to_ascii_lowercase()));
+            assert_eq!(lower_ascii_word(u64::from_le_bytes(bytes)), want);
+        }
+        assert_eq!(
+            lower_ascii_word(u64::from_le_bytes(*b"AZ@[`az{")),
+            u64::from_le_bytes(*b"az@[`az{")
+        );
     }
 }
