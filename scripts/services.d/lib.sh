@@ -210,14 +210,13 @@ file_size() { if [[ -f $1 ]]; then stat -c %s "$1"; else echo 0; fi; }
 # log_has FILE OFFSET FIXED-STRING: the text appears in FILE after byte OFFSET.
 log_has() { [[ -f $1 ]] && tail -c +"$(($2 + 1))" "$1" | grep -qF -- "$3"; }
 
-# show_log_tail FILE...: the last lines of each file, for failure reports.
+# show_log_tail FILE [OFFSET]: for failure reports, the last 30 lines of what FILE got
+# after byte OFFSET (that is, during this start; older runs are not shown).
 show_log_tail() {
-  local f
-  for f in "$@"; do
-    [[ -s $f ]] || continue
-    echo "----- last 40 lines of $f" >&2
-    tail -n 40 "$f" >&2
-  done
+  local f=$1 offset=${2:-0}
+  [[ -f $f ]] && (($(file_size "$f") > offset)) || return 0
+  echo "----- $f (last 30 lines of this start)" >&2
+  tail -c +"$((offset + 1))" "$f" | tail -n 30 >&2
   echo "-----" >&2
 }
 
