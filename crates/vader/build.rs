@@ -16,7 +16,7 @@ use std::path::PathBuf;
 #[allow(dead_code)]
 mod hash;
 
-use hash::{MAX_KEY_LEN, hash_words, key_words};
+use hash::{BUCKET_BITS, MAX_KEY_LEN, bucket, hash_words, key_words, slot};
 
 /// `NEGATE` of the reference.
 const NEGATE: &[&str] = &[
@@ -271,21 +271,43 @@ fn main() {
         entries.entry(w.to_string()).or_default().word = (i + 1) as u8;
     }
 
-    // Open addressing, linear probing, load factor below one half.
+    // A perfect hash (hash and displace): every key gets its own slot, so a
+    // lookup is one probe and a branch-free compare. Entry 0 is a sentinel
+    // that matches nothing; slots hold entry indices.
     let keys: Vec<(&String, &Entry)> = entries.iter().collect();
     let slots_len = (keys.len() * 2).next_power_of_two();
     let mask = slots_len - 1;
+    let hashes: Vec<u64> = keys
+        .iter()
+        .map(|(k, _)| hash_words(&key_words(k.as_bytes()), k.len()))
+        .collect();
+    let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); 1 << BUCKET_BITS];
+    for (idx, &h) in hashes.iter().enumerate() {
+        buckets[bucket(h)].push(idx);
+    }
+    let mut order: Vec<usize> = (0..buckets.len()).collect();
+    order.sort_by_key(|&b| (std::cmp::Reverse(buckets[b].len()), b));
     let mut slots = vec![0u16; slots_len];
-    let mut max_probe = 0;
-    for (idx, (key, _)) in keys.iter().enumerate() {
-        let mut s = hash_words(&key_words(key.as_bytes()), key.len()) as usize & mask;
-        let mut probe = 0;
-        while slots[s] != 0 {
-            s = (s + 1) & mask;
-            probe += 1;
+    let mut disp = vec![0u16; buckets.len()];
+    for b in order {
+        if buckets[b].is_empty() {
+            continue;
         }
-        max_probe = max_probe.max(probe);
-        slots[s] = (idx + 1) as u16;
+        let d = (0..=u16::MAX)
+            .find(|&d| {
+                let mut taken: Vec<usize> = Vec::new();
+                buckets[b].iter().all(|&idx| {
+                    let s = slot(hashes[idx], d, mask);
+                    let free = slots[s] == 0 && !taken.contains(&s);
+                    taken.push(s);
+                    free
+                })
+            })
+            .expect("no displacement fits: change the hash");
+        disp[b] = d;
+        for &idx in &buckets[b] {
+            slots[slot(hashes[idx], d, mask)] = (idx + 1) as u16;
+        }
     }
 
     let mut src = String::new();
@@ -304,17 +326,14 @@ fn main() {
     writeln!(src, "pub(crate) const SLOT_MASK: usize = {mask};").unwrap();
     writeln!(
         src,
-        "#[allow(dead_code)]\npub(crate) const MAX_PROBE: usize = {max_probe};"
-    )
-    .unwrap();
-    writeln!(
-        src,
         "#[allow(dead_code)]\npub(crate) const LEXICON_LEN: usize = {};",
         lex.len()
     )
     .unwrap();
 
-    let mut ents = String::new();
+    let mut ents = String::from(
+        "    Entry { key: [u64::MAX; 3], valence: 0.0, len: u8::MAX, flags: 0, word: 0 }, // sentinel\n",
+    );
     for (key, e) in &keys {
         // Rust parses a decimal literal to the nearest double, as Python's float() does.
         let v = e.valence.as_deref().unwrap_or("0.0");
@@ -339,7 +358,13 @@ fn main() {
     writeln!(
         src,
         "pub(crate) static ENTRIES: [Entry; {}] = [\n{ents}];",
-        keys.len()
+        keys.len() + 1
+    )
+    .unwrap();
+    writeln!(
+        src,
+        "pub(crate) static DISPLACEMENTS: [u16; {}] = {disp:?};",
+        disp.len()
     )
     .unwrap();
     writeln!(

@@ -55,7 +55,13 @@ const BOOSTER_2: [(u8, u8); 3] = [
 pub struct SentimentIntensityAnalyzer {
     /// The text with emoji replaced by their descriptions (only when it has one).
     expanded: String,
+    /// The text's bytes followed by [`PADDING`] spaces, so that the tokenizer
+    /// reads whole words without bounds checks.
+    padded: Vec<u8>,
     tokens: Vec<Token>,
+    /// Positions of the lexicon tokens (the only ones with a sentiment).
+    lex: Vec<u32>,
+    /// The sentiments of the lexicon tokens, in order: every other token's is 0.
     sentiments: Vec<f64>,
     but: ButScratch,
 }
@@ -83,30 +89,56 @@ impl SentimentIntensityAnalyzer {
         } else {
             text
         };
+        self.padded.clear();
+        self.padded.extend_from_slice(text.as_bytes());
+        self.padded.extend_from_slice(&[b' '; PADDING]);
         // SentiText: split, strip punctuation, look up each token once.
-        let (bangs, questions) = tokenize(text, &mut self.tokens);
+        let (bangs, questions) = tokenize(text, &self.padded, &mut self.tokens);
         let tokens = &self.tokens[..];
-        if tokens.is_empty() {
+        let n = tokens.len();
+        if n == 0 {
             // score_valence: no sentiments at all gives 0/0/0/0 (neu 0.0, not 1.0).
             return Scores::default();
         }
-        let upper = tokens.iter().filter(|t| t.upper).count();
+        // One pass: ALL-CAPS count, the first "but", the lexicon tokens
+        // (gathered without a branch: which tokens are words of the lexicon
+        // is as unpredictable as the text).
+        let (mut upper, mut m, mut first_but) = (0, 0, usize::MAX);
+        self.lex.clear();
+        self.lex.resize(n, 0);
+        for (i, t) in tokens.iter().enumerate() {
+            upper += t.upper as usize;
+            self.lex[m] = i as u32;
+            m += t.in_lex() as usize;
+            if t.is(word::BUT) && first_but == usize::MAX {
+                first_but = i;
+            }
+        }
+        let lex = &self.lex[..m];
         // allcap_differential: some but not all tokens are ALL CAPS.
-        let is_cap_diff = upper > 0 && upper < tokens.len();
+        let is_cap_diff = upper > 0 && upper < n;
 
+        // Every token that is not a lexicon word has sentiment 0
+        // (sentiment_valence), so only lexicon tokens are scored.
         let sentiments = &mut self.sentiments;
         sentiments.clear();
-        for i in 0..tokens.len() {
-            sentiments.push(valence_at(tokens, i, is_cap_diff));
+        sentiments.extend(
+            lex.iter()
+                .map(|&i| valence_at(tokens, i as usize, is_cap_diff)),
+        );
+        if first_but != usize::MAX {
+            but_check(sentiments, lex, first_but, &mut self.but);
         }
-        but_check(tokens, sentiments, &mut self.but);
-
-        score_valence(sentiments, bangs, questions)
+        score_valence(sentiments, n, bangs, questions)
     }
 }
 
-/// The sentiment of token `i`: the main loop of `polarity_scores`, then
-/// `sentiment_valence`.
+/// Spaces after the text in the tokenizer's buffer (at least the 24 bytes
+/// of a key and the 8 of a word).
+const PADDING: usize = 32;
+
+/// The sentiment of lexicon token `i`: the main loop of `polarity_scores`,
+/// then `sentiment_valence`.
 #[inline]
 fn valence_at(t: &[Token], i: usize, is_cap_diff: bool) -> f64 {
     let item = &t[i];
@@ -335,26 +367,23 @@ impl Hasher for BitsHasher {
 /// literally; above, it uses per-value heaps to stay O(n log n).
 const BUT_LITERAL_MAX: usize = 48;
 
-/// `_but_check`: with a "but" (the first one counts), sentiments before it
-/// are x0.5 and after it x1.5. The reference loops over the list while
-/// rewriting it and finds each position with `sentiments.index(value)`, so a
-/// value equal to an earlier one (possibly already rescaled) rescales that
-/// earlier position instead. Zeros stay zero whatever happens, and the
-/// "but" token's own sentiment is always 0, so only nonzero values matter.
-fn but_check(t: &[Token], s: &mut [f64], scratch: &mut ButScratch) {
-    let Some(bi) = t.iter().position(|x| x.is(word::BUT)) else {
-        return;
-    };
-    let nonzero = s.iter().filter(|&&v| v != 0.0).count();
-    if nonzero <= BUT_LITERAL_MAX {
-        but_check_literal(s, bi);
+/// `_but_check`: with a "but" (the first one, at token `bi`), sentiments
+/// before it are x0.5 and after it x1.5. The reference loops over the list
+/// while rewriting it and finds each position with `sentiments.index(value)`,
+/// so a value equal to an earlier one (possibly already rescaled) rescales
+/// that earlier position instead. Zeros stay zero whatever happens, so only
+/// the lexicon tokens' sentiments `s` (at token positions `pos`) matter; the
+/// "but" token is not one of them.
+fn but_check(s: &mut [f64], pos: &[u32], bi: usize, scratch: &mut ButScratch) {
+    if s.len() <= BUT_LITERAL_MAX {
+        but_check_literal(s, pos, bi);
     } else {
-        but_check_heaps(s, bi, scratch);
+        but_check_heaps(s, pos, bi, scratch);
     }
 }
 
 /// The reference's loop, verbatim in effect (quadratic: for short texts).
-fn but_check_literal(s: &mut [f64], bi: usize) {
+fn but_check_literal(s: &mut [f64], pos: &[u32], bi: usize) {
     for j in 0..s.len() {
         let v = s[j];
         if v == 0.0 {
@@ -362,19 +391,19 @@ fn but_check_literal(s: &mut [f64], bi: usize) {
         }
         // `sentiments.index(sentiment)`: the first equal value, at or before j.
         let si = s[..=j].iter().position(|&x| x == v).unwrap_or(j);
-        if si < bi {
+        if (pos[si] as usize) < bi {
             s[si] = v * 0.5;
-        } else if si > bi {
+        } else if pos[si] as usize > bi {
             s[si] = v * 1.5;
         }
     }
 }
 
 /// The same result in O(n log n): for each distinct value, a min-heap of the
-/// positions (up to j) that currently hold it. Position j is unmodified
-/// when reached, the first index of its value is the heap's minimum, and a
-/// rescaled position moves to the heap of its new value.
-fn but_check_heaps(s: &mut [f64], bi: usize, scratch: &mut ButScratch) {
+/// indices (up to j) that currently hold it. Index j is unmodified when
+/// reached, the first index of its value is the heap's minimum, and a
+/// rescaled index moves to the heap of its new value.
+fn but_check_heaps(s: &mut [f64], pos: &[u32], bi: usize, scratch: &mut ButScratch) {
     scratch.classes.clear();
     scratch.used = 0;
     let key = |v: f64| v.to_bits(); // values here are nonzero and never NaN
@@ -399,20 +428,31 @@ fn but_check_heaps(s: &mut [f64], bi: usize, scratch: &mut ButScratch) {
         scratch.heaps[c].push(Reverse(j as u32));
         let Reverse(si) = scratch.heaps[c].pop().expect("j was just pushed");
         let si = si as usize;
-        let nv = if si < bi { v * 0.5 } else { v * 1.5 };
+        let nv = if (pos[si] as usize) < bi {
+            v * 0.5
+        } else {
+            v * 1.5
+        };
         s[si] = nv;
         let c2 = class(scratch, nv);
         scratch.heaps[c2].push(Reverse(si as u32));
     }
 }
 
-/// `score_valence` and `_sift_sentiment_scores`, with the reference's
-/// operation order (plain left-to-right sums, as CPython 3.11's `sum()`).
-fn score_valence(sentiments: &[f64], bangs: usize, questions: usize) -> Scores {
-    let mut sum_s = 0.0;
+/// `score_valence` and `_sift_sentiment_scores`, over the sentiments of the
+/// lexicon tokens (`n` tokens in all: the others count as neutral), with the
+/// reference's operation order: a plain left-to-right sum, as CPython 3.11's
+/// `sum()` (skipping zeros changes no bit: the sum is never -0.0).
+fn score_valence(sentiments: &[f64], n: usize, bangs: usize, questions: usize) -> Scores {
+    let (mut sum_s, mut pos_sum, mut neg_sum, mut nonzero) = (0.0, 0.0, 0.0, 0usize);
     for &v in sentiments {
         sum_s += v;
+        // Without branches: adding 0.0 leaves these sums as they are.
+        pos_sum += if v > 0.0 { v + 1.0 } else { 0.0 };
+        neg_sum += if v < 0.0 { v - 1.0 } else { 0.0 };
+        nonzero += (v != 0.0) as usize;
     }
+    let neu_count = n - nonzero;
     // _punctuation_emphasis: up to 4 '!' at 0.292 each; '?' counts from 2.
     let ep_amplifier = bangs.min(4) as f64 * 0.292;
     let qm_amplifier = if questions > 1 {
@@ -434,18 +474,6 @@ fn score_valence(sentiments: &[f64], bangs: usize, questions: usize) -> Scores {
     // normalize (alpha = 15), clamped to [-1, 1].
     let compound = (sum_s / (sum_s * sum_s + 15.0).sqrt()).clamp(-1.0, 1.0);
 
-    let (mut pos_sum, mut neg_sum, mut neu_count) = (0.0, 0.0, 0usize);
-    for &v in sentiments {
-        if v > 0.0 {
-            pos_sum += v + 1.0;
-        }
-        if v < 0.0 {
-            neg_sum += v - 1.0;
-        }
-        if v == 0.0 {
-            neu_count += 1;
-        }
-    }
     // score_valence: the emphasis goes to the larger side, to neither on a tie.
     if pos_sum > neg_sum.abs() {
         pos_sum += punct;
@@ -492,10 +520,11 @@ mod tests {
             let bi = (rng.next() % n as u64) as usize;
             let mut v = v;
             v[bi] = 0.0;
+            let pos: Vec<u32> = (0..n as u32).collect();
             let mut a = v.clone();
             let mut b = v.clone();
-            but_check_literal(&mut a, bi);
-            but_check_heaps(&mut b, bi, &mut scratch);
+            but_check_literal(&mut a, &pos, bi);
+            but_check_heaps(&mut b, &pos, bi, &mut scratch);
             assert_eq!(
                 a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                 b.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
@@ -509,7 +538,7 @@ mod tests {
         // [1.9, 0.95, but, 1.9]: 1.9 becomes 0.95 at 0, so the 0.95 at 1
         // finds position 0 first and halves it again, and stays unscaled.
         let mut s = [1.9, 0.95, 0.0, 1.9];
-        but_check_literal(&mut s, 2);
+        but_check_literal(&mut s, &[0, 1, 2, 3], 2);
         assert_eq!(s, [1.9 * 0.5 * 0.5, 0.95, 0.0, 1.9 * 1.5]);
     }
 }

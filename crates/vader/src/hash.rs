@@ -30,3 +30,20 @@ pub fn hash_words(w: &KeyWords, len: usize) -> u64 {
     h = (h ^ (h >> 29) ^ w[2]).wrapping_mul(K);
     h ^ (h >> 32)
 }
+
+/// log2 of the number of displacement buckets of the perfect hash.
+pub const BUCKET_BITS: u32 = 12;
+
+/// The displacement bucket of hash `h`.
+#[inline(always)]
+pub fn bucket(h: u64) -> usize {
+    (h >> (64 - BUCKET_BITS)) as usize
+}
+
+/// The slot of hash `h` given its bucket's displacement `d` (hash and
+/// displace: each key moves by `d` steps of its own odd stride).
+#[inline(always)]
+pub fn slot(h: u64, d: u16, mask: usize) -> usize {
+    let step = (h >> 32) | 1;
+    (h & 0xFFFF_FFFF).wrapping_add((d as u64).wrapping_mul(step)) as usize & mask
+}

@@ -120,17 +120,6 @@ impl CaseAcc {
     }
 }
 
-/// Lower-cases 8 ASCII bytes at once (bytes must be below 0x80).
-#[inline(always)]
-pub(crate) fn lower_ascii_word(w: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    // High bit of each byte: byte >= 'A' (0x41), and byte >= '[' (0x5B).
-    let ge_a = w.wrapping_add(ONES * (0x80 - 0x41));
-    let gt_z = w.wrapping_add(ONES * (0x80 - 0x5B));
-    let upper = ge_a & !gt_z & (ONES * 0x80);
-    w | (upper >> 2)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,18 +178,5 @@ mod tests {
         ] {
             assert_eq!(is_upper(s), up, "{s:?}");
         }
-    }
-
-    #[test]
-    fn swar_lowercase_matches_bytewise() {
-        for start in (0u8..0x80).step_by(3) {
-            let bytes: [u8; 8] = std::array::from_fn(|i| (start + i as u8 * 7) % 0x80);
-            let want = u64::from_le_bytes(bytes.map(|b| b.to_ascii_lowercase()));
-            assert_eq!(lower_ascii_word(u64::from_le_bytes(bytes)), want);
-        }
-        assert_eq!(
-            lower_ascii_word(u64::from_le_bytes(*b"AZ@[`az{")),
-            u64::from_le_bytes(*b"az@[`az{")
-        );
     }
 }

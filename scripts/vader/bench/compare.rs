@@ -6,6 +6,10 @@
 //! Usage: compare CORPUS.tsv [--seconds S] [--long WORDS,...]
 //! Prints lines `IMPL corpus TEXTS SECONDS` and `IMPL long WORDS REPEATS SECONDS`,
 //! then `agree TEXTS_WITH_SAME_ROUNDED_SCORES TEXTS`.
+//!
+//! Or: compare CORPUS.tsv --only ours|vader_sentiment --rounds N [--every K]
+//! scores every K-th text N times and prints nothing: scripts/bench-vader
+//! runs it under cachegrind to count instructions per text.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -79,19 +83,43 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().expect("usage: compare CORPUS.tsv [--seconds S] [--long W,...]");
     let (mut seconds, mut long) = (5.0, String::new());
+    let (mut only, mut rounds, mut every) = (None, 1usize, 1usize);
     while let Some(a) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
         match a.as_str() {
-            "--seconds" => seconds = args.next().and_then(|s| s.parse().ok()).expect("--seconds S"),
-            "--long" => long = args.next().expect("--long W,..."),
+            "--seconds" => seconds = value().parse().expect("--seconds S"),
+            "--long" => long = value(),
+            "--only" => only = Some(value()),
+            "--rounds" => rounds = value().parse().expect("--rounds N"),
+            "--every" => every = value().parse().expect("--every K"),
             other => panic!("unknown argument {other}"),
         }
     }
     let data = std::fs::read_to_string(&path).expect("read corpus");
-    let texts: Vec<String> =
-        data.lines().filter(|l| !l.starts_with('#')).map(|l| unescape(l.splitn(6, '\t').nth(5).unwrap_or(""))).collect();
+    let texts: Vec<String> = data
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .step_by(every)
+        .map(|l| unescape(l.splitn(6, '\t').nth(5).unwrap_or("")))
+        .collect();
 
     let mut ours = vader::SentimentIntensityAnalyzer::new();
     let theirs = vader_sentiment::SentimentIntensityAnalyzer::new();
+    if let Some(only) = only {
+        // Warm both (lazy statics, buffers), then `rounds` passes.
+        black_box(ours.polarity_scores("warm up"));
+        black_box(theirs.polarity_scores("warm up"));
+        for _ in 0..rounds {
+            for t in &texts {
+                match only.as_str() {
+                    "ours" => black_box(ours.polarity_scores(black_box(t)).compound),
+                    "vader_sentiment" => black_box(theirs.polarity_scores(black_box(t))["compound"]),
+                    other => panic!("--only ours|vader_sentiment, not {other}"),
+                };
+            }
+        }
+        return;
+    }
     let longs: Vec<usize> = long.split(',').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
 
     // Interleave the two so that a change in machine load hits both.
