@@ -332,7 +332,7 @@ fn main() {
     .unwrap();
 
     let mut ents = String::from(
-        "    Entry { key: [u64::MAX; 3], valence: 0.0, len: u8::MAX, flags: 0, word: 0 }, // sentinel\n",
+        "    Entry { key: [u64::MAX; 3], valence: 0.0, len: u8::MAX, flags: 0, word: 0 }, // miss\n",
     );
     for (key, e) in &keys {
         // Rust parses a decimal literal to the nearest double, as Python's float() does.

@@ -39,15 +39,16 @@ pub(crate) struct WordInfo {
 pub(crate) fn lookup(w: &KeyWords, len: usize) -> WordInfo {
     let h = hash_words(w, len);
     let s = slot(h, DISPLACEMENTS[bucket(h)], SLOT_MASK);
-    let e = &ENTRIES[SLOTS[s] as usize];
+    let idx = SLOTS[s] as usize;
+    let e = &ENTRIES[idx];
     let diff =
         (e.key[0] ^ w[0]) | (e.key[1] ^ w[1]) | (e.key[2] ^ w[2]) | (e.len as u64 ^ len as u64);
-    let hit = (diff == 0) as u64;
-    let mask = 0u64.wrapping_sub(hit);
+    // A miss reads the sentinel entry 0 (all zero): an index, not a branch.
+    let e = &ENTRIES[idx & ((diff == 0) as usize).wrapping_neg()];
     WordInfo {
-        valence: f64::from_bits(e.valence.to_bits() & mask),
-        flags: e.flags & mask as u8,
-        word: e.word & mask as u8,
+        valence: e.valence,
+        flags: e.flags,
+        word: e.word,
     }
 }
 
