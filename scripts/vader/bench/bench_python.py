@@ -4,6 +4,10 @@
 Usage: bench_python.py CORPUS.tsv [--seconds S] [--long WORDS,...]
 Prints one line per measurement: `python corpus TEXTS SECONDS` and
 `python long WORDS REPEATS SECONDS`.
+
+Or: bench_python.py CORPUS.tsv --rounds N [--every K]: scores every K-th
+text N times and prints nothing (scripts/bench-vader runs it under
+cachegrind to count instructions per text).
 """
 import argparse
 import time
@@ -18,9 +22,17 @@ def main():
     ap.add_argument("corpus")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--long", default="")
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--every", type=int, default=1)
     args = ap.parse_args()
-    texts = read_texts(args.corpus)
+    texts = read_texts(args.corpus)[:: args.every]
     a = SentimentIntensityAnalyzer()
+    if args.rounds is not None:
+        a.polarity_scores("warm up")
+        for _ in range(args.rounds):
+            for t in texts:
+                a.polarity_scores(t)
+        return
     n = 0
     start = time.perf_counter()
     while True:

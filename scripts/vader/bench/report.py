@@ -5,8 +5,11 @@ import sys
 corpus = {}   # impl -> best texts/s
 long = {}     # (impl, words) -> seconds per text
 agree = None
+instructions = {}  # impl -> instructions per text
 for line in sys.stdin:
     f = line.split()
+    if len(f) == 3 and f[1] == "instructions":
+        instructions[f[0]] = int(f[2])
     if len(f) >= 4 and f[1] == "corpus":
         rate = int(f[2]) / float(f[3])
         corpus[f[0]] = max(corpus.get(f[0], 0.0), rate)
@@ -18,6 +21,16 @@ for line in sys.stdin:
 names = {"python": "vaderSentiment 3.3.2 (Python reference)", "vader_sentiment": "vader_sentiment 0.1.1 (crates.io)",
          "ours": "vader (this repository)"}
 ours = corpus.get("ours")
+if instructions:
+    print()
+    print("| implementation | instructions per text | ours uses |")
+    print("|---|---:|---:|")
+    for k in ["python", "vader_sentiment", "ours"]:
+        if k in instructions:
+            ratio = "-" if k == "ours" else f"{instructions[k] / instructions['ours']:.0f}x fewer"
+            print(f"| {names[k]} | {instructions[k]:,} | {ratio} |")
+if not corpus:
+    sys.exit(0)
 print()
 print("| implementation | texts/s | ours is |")
 print("|---|---:|---:|")
