@@ -30,14 +30,12 @@ fn round_scaled(x: f64, scale: f64) -> f64 {
     // `y` differs from the exact product by at most half an ulp (< 1e-11
     // here), so unless `y` is that close to a tie, rounding `y` rounds the
     // exact product.
-    let up = if frac > 0.5 + 1e-9 {
-        true
-    } else if frac < 0.5 - 1e-9 {
-        false
+    let up = if (frac - 0.5).abs() > 1e-9 {
+        frac > 0.5
     } else {
         near_tie_rounds_up(x, scale, y, floor)
     };
-    let k = if up { floor + 1.0 } else { floor };
+    let k = floor + up as u8 as f64;
     // A zero result keeps the sign of x, as Python's (via dtoa) does.
     (k / scale).copysign(x)
 }
