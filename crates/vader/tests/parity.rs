@@ -1,6 +1,11 @@
 //! Exact parity with the reference, vaderSentiment 3.3.2, on every row of
 //! `fixtures/vader_corpus.tsv` (built and scored by `scripts/vader/regenerate`;
 //! `scripts/vader/check-fixtures` proves the file is what the script makes).
+//!
+//! For a bigger differential run, point `VADER_FIXTURES` at another corpus:
+//! `python scripts/vader/make_corpus.py --seed 7 --scale 10 --out /tmp/c.tsv`
+//! (in the venv of scripts/vader/venv.sh), then
+//! `VADER_FIXTURES=/tmp/c.tsv cargo test -p vader --release --test parity`.
 
 use std::fmt::Write as _;
 
@@ -41,7 +46,13 @@ fn unescape(s: &str) -> String {
 }
 
 fn rows() -> Vec<Row<'static>> {
-    FIXTURES
+    let fixtures: &'static str = match std::env::var_os("VADER_FIXTURES") {
+        Some(path) => std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("VADER_FIXTURES={path:?}: {e}"))
+            .leak(),
+        None => FIXTURES,
+    };
+    fixtures
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.starts_with('#'))
