@@ -323,6 +323,7 @@ class Builder:
         ]
         for k in self.all_emoji:
             self.add("emoji", r.choice(templates).replace("{e}", k))
+            self.add("emoji-bare", k)
 
     def reviews(self, n):
         r = self.rng
@@ -580,6 +581,16 @@ class Builder:
                 toks.append(t)
             self.add("fuzz", self.join(toks, odd=0.05))
 
+    def char_soup(self, n):
+        """Character-level noise: punctuation runs, glued words, odd spaces, emoji."""
+        r = self.rng
+        ascii_printable = [chr(c) for c in range(0x21, 0x7F)]
+        pieces = [ascii_printable, ["good", "bad", "not", "n't", "no", "but", "very", "kind", "of", "lol", "GOOD"],
+                  [" ", " ", " ", "  "], ODD_SPACES + NOT_SPACES, NON_ASCII_PUNCT, ["é", "ß", "Ω", "Ж", "中", "\u212a", "İ", "ǅ"],
+                  self.single_emoji[:200], EMOJI_SEQUENCES, ["!", "?", "'", "-", ":", ")", "("]]
+        for _ in range(n):
+            self.add("chars", "".join(r.choice(r.choice(pieces)) for _ in range(r.between(1, 40))))
+
     def build(self):
         k = self.scale
         self.lexicon_entries()
@@ -592,6 +603,7 @@ class Builder:
         self.unicode_texts(1200 * k)
         self.long_texts(120 * k)
         self.fuzz(3000 * k)
+        self.char_soup(2000 * k)
 
     def scored(self):
         a = self.analyzer

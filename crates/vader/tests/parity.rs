@@ -175,10 +175,28 @@ fn the_corpus_covers_every_category() {
         "long",
         "fuzz",
         "sum",
+        "chars",
+        "rules-nt",
+        "rules-caps",
+        "rules-but-quirk",
+        "rules-pairs",
+        "unicode-words",
+        "lexicon-bare",
     ] {
         assert!(rows.iter().any(|r| r.category == c), "no {c} rows");
     }
     assert!(rows.iter().any(|r| r.text.is_empty()));
+    // Every key of both lexicon files is a text on its own.
+    let texts: std::collections::HashSet<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+    for file in [
+        include_str!("../data/vader_lexicon.txt"),
+        include_str!("../data/emoji_utf8_lexicon.txt"),
+    ] {
+        for line in file.lines() {
+            let key = line.split('\t').next().unwrap().trim();
+            assert!(texts.contains(key), "no text is the lexicon key {key:?}");
+        }
+    }
     assert!(
         rows.iter()
             .any(|r| r.text.split_whitespace().count() >= 300)
