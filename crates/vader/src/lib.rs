@@ -43,6 +43,8 @@
 //!   (Unicode 14) on every assigned character but six rare ones whose case
 //!   changed since: U+0295, U+10FC, U+A7F2-U+A7F4, U+AB69.
 
+#![warn(missing_docs)]
+
 mod analyzer;
 mod hash;
 mod lexicon;
