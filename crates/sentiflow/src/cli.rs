@@ -23,7 +23,14 @@ pub struct Cli {
     pub command: Command,
 
     /// Log filter for stderr, e.g. `info` or `sentiflow=debug`.
-    #[arg(long, env = "SENTIFLOW_LOG", default_value = "warn", global = true)]
+    /// The Cassandra driver's own logs are off by default: sentiflow reports
+    /// connection problems itself, once, with advice.
+    #[arg(
+        long,
+        env = "SENTIFLOW_LOG",
+        default_value = "warn,scylla=off",
+        global = true
+    )]
     pub log: String,
 }
 
@@ -232,8 +239,8 @@ pub struct ProcessArgs {
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub batch_size: u64,
 
-    /// Batches being scored and written at once.
-    #[arg(long, env = "SENTIFLOW_MAX_IN_FLIGHT_BATCHES", value_name = "N", default_value_t = 4,
+    /// Batches being scored and written at once (Cassandra is latency-bound: keep several in flight).
+    #[arg(long, env = "SENTIFLOW_MAX_IN_FLIGHT_BATCHES", value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u64).range(1..=64))]
     pub max_in_flight_batches: u64,
 

@@ -35,7 +35,7 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
             group: args.group.clone(),
             batch_size: args.batch_size as usize,
             linger: Duration::from_millis(20),
-            queue_batches: 2,
+            queue_batches: 4,
             exit_when_idle: args.exit_when_idle.map(Duration::from_secs_f64),
             max_sentence_bytes: args.max_sentence_bytes,
             drain_timeout: Duration::from_secs(30),

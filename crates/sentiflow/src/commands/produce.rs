@@ -56,11 +56,9 @@ impl Sentences {
 pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
     let kafka_args = &args.kafka;
     tokio::task::block_in_place(|| kafka::require_topic(kafka_args))?;
-    let mut config = kafka::client_config(kafka_args);
+    let mut config = kafka::producer_config(kafka_args);
     config
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "5")
+        .set("linger.ms", "50")
         .set("compression.type", "lz4")
         .set("message.timeout.ms", "120000");
     let producer: FutureProducer = kafka::create(&config, "producer")?;

@@ -39,6 +39,18 @@ pub fn client_config(args: &KafkaArgs) -> ClientConfig {
     config
 }
 
+/// Settings for a producer: idempotent, acks=all, batches that fit the topic.
+pub fn producer_config(args: &KafkaArgs) -> ClientConfig {
+    let mut config = client_config(args);
+    config
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        // A produced batch must fit the topic's max.message.bytes (64000 in the
+        // original stack), or the broker refuses the whole batch.
+        .set("batch.size", "60000");
+    config
+}
+
 /// Creates a client, with an error that never quotes a setting's value
 /// (librdkafka's own message would, and the value may be a password).
 pub fn create<T>(config: &ClientConfig, what: &str) -> anyhow::Result<T>

@@ -37,10 +37,8 @@ pub struct DeadLetterTopic {
 
 impl DeadLetterTopic {
     pub fn new(args: &KafkaArgs, topic: String) -> anyhow::Result<Self> {
-        let mut config = kafka::client_config(args);
+        let mut config = kafka::producer_config(args);
         config
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
             // Fail a delivery after a while and let the pipeline retry with backoff.
             .set("message.timeout.ms", "30000");
         Ok(DeadLetterTopic {

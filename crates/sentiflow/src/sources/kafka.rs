@@ -15,8 +15,9 @@
 //! revoke it waits until every batch already handed over for those partitions
 //! is acknowledged (bounded by `drain_timeout`), commits, and forgets the
 //! partitions, so that nothing is ever committed for them after the revoke.
-//! When the queue is full the assigned partitions are paused, so memory stays
-//! bounded however far behind the processor is.
+//! When the queue is full and a few batches more are waiting, the assigned
+//! partitions are paused, so memory stays bounded however far behind the
+//! processor is.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -325,9 +326,9 @@ impl Source for KafkaSource {
                 continue;
             }
             state.acked = Some(position.offset);
-            // The committed offset is the next one to read.
+            // librdkafka stores offset + 1 (the next one to read) from the offset given.
             self.consumer
-                .store_offset(&self.shared.topic, position.partition, position.offset + 1)
+                .store_offset(&self.shared.topic, position.partition, position.offset)
                 .map_err(|error| {
                     anyhow::anyhow!(
                         "cannot store offset of partition {}: {error}",
@@ -387,12 +388,18 @@ impl Poller {
         let mut pending: Vec<Polled> = Vec::with_capacity(self.options.batch_size);
         let mut first_pending_at = Instant::now();
         let mut paused = false;
+        // The pipeline did not take the last batch: it is busy, or its sink is down.
+        let mut queue_full = false;
+        // Past this many polled messages waiting, stop fetching until they are taken.
+        let high_water = self.options.batch_size * 4;
         let mut last_activity = Instant::now();
         let mut last_idle_check = Instant::now();
         let mut last_error_log: Option<Instant> = None;
 
         while !self.stop.load(Ordering::SeqCst) {
-            let timeout = if pending.is_empty() || paused {
+            let timeout = if paused || queue_full {
+                Duration::from_millis(10)
+            } else if pending.is_empty() {
                 Duration::from_millis(100)
             } else {
                 self.options
@@ -459,14 +466,19 @@ impl Poller {
                             self.mark_sent(&positions);
                         }
                         first_pending_at = Instant::now();
-                        if paused {
+                        queue_full = false;
+                        // Resume once the backlog is small again (pausing purges
+                        // librdkafka's prefetch, so do not flap).
+                        if paused && pending.len() < self.options.batch_size {
                             self.set_paused(false)?;
                             paused = false;
                         }
                     }
                     Err(mpsc::error::TrySendError::Full(())) => {
-                        if !paused {
-                            // The pipeline is behind (a slow or unreachable sink): stop fetching.
+                        queue_full = true;
+                        if !paused && pending.len() >= high_water {
+                            // The pipeline is far behind (a slow or unreachable sink):
+                            // stop fetching, so that memory does not grow with the lag.
                             self.set_paused(true)?;
                             paused = true;
                         }
