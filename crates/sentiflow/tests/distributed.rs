@@ -372,7 +372,7 @@ fn malformed_messages_go_to_the_dead_letter_topic_with_their_reason() {
         "8",
         "--timeout-ms",
         "30000",
-        "--property",
+        "--formatter-property",
         "print.headers=true",
     ]);
     let dead = stdout(&consumed);
@@ -456,7 +456,7 @@ fn plain_text_becomes_a_row_and_the_original_readme_table_works() {
         "1",
         "--timeout-ms",
         "30000",
-        "--property",
+        "--formatter-property",
         "print.headers=true",
     ]);
     let dead = stdout(&consumed);
