@@ -1,12 +1,16 @@
-//! The ceilings `sentiflow process` is measured against (scripts/bench-distributed):
+//! Measurements for scripts/bench-distributed, against the services on 127.0.0.1:
 //!
-//! - `cassandra KEYSPACE ROWS CONCURRENCY`: raw prepared single-row inserts
-//!   with the scylla driver and bounded concurrency, no Kafka, no scoring;
-//! - `kafka TOPIC`: raw consumption of a whole topic with librdkafka, no
-//!   processing, no commits.
+//! - `cassandra KEYSPACE ROWS CONCURRENCY`: the ceiling of raw prepared
+//!   single-row inserts with the scylla driver and bounded concurrency, no
+//!   Kafka, no scoring;
+//! - `kafka TOPIC`: the ceiling of raw consumption of a whole topic with
+//!   librdkafka, no processing, no commits;
+//! - `rows KEYSPACE`: over the rows of `KEYSPACE.sentimental_analysis`,
+//!   percentiles of `processed_at - produced_at` and the steady rate (rows
+//!   divided by the time from the first to the last `processed_at`).
 //!
 //! Each prints one JSON object. Run through cargo:
-//! `cargo bench -p sentiflow --bench ceilings -- cassandra bench_ks 200000 256`.
+//! `cargo bench -p sentiflow --bench distributed -- cassandra bench_ks 200000 256`.
 
 use std::time::{Duration, Instant};
 
@@ -34,20 +38,56 @@ fn main() -> anyhow::Result<()> {
             ))
         }
         ["kafka", topic] => kafka_ceiling(topic),
+        ["rows", keyspace] => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(rows(keyspace))
+        }
         // `cargo bench` without arguments runs every bench binary: nothing to do here.
         [] => Ok(()),
         other => anyhow::bail!(
-            "usage: ceilings cassandra KEYSPACE ROWS CONCURRENCY | ceilings kafka TOPIC (got {other:?})"
+            "usage: distributed cassandra KEYSPACE ROWS CONCURRENCY | kafka TOPIC | rows KEYSPACE (got {other:?})"
         ),
     }
 }
 
-async fn cassandra_ceiling(keyspace: &str, rows: i64, concurrency: usize) -> anyhow::Result<()> {
-    let session = scylla::client::session_builder::SessionBuilder::new()
+async fn session() -> anyhow::Result<scylla::client::session::Session> {
+    Ok(scylla::client::session_builder::SessionBuilder::new()
         .known_node("127.0.0.1:9042")
         .user("cassandra", "cassandra")
         .build()
-        .await?;
+        .await?)
+}
+
+async fn rows(keyspace: &str) -> anyhow::Result<()> {
+    let session = session().await?;
+    let mut select = scylla::statement::Statement::new(format!(
+        "SELECT produced_at, processed_at FROM {keyspace}.sentimental_analysis"
+    ));
+    select.set_page_size(5000);
+    let mut rows = session
+        .query_iter(select, ())
+        .await?
+        .rows_stream::<(scylla::value::CqlTimestamp, scylla::value::CqlTimestamp)>()?;
+    let mut latencies = Vec::new();
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    while let Some((produced, processed)) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+        latencies.push(processed.0 - produced.0);
+        (first, last) = (first.min(processed.0), last.max(processed.0));
+    }
+    anyhow::ensure!(!latencies.is_empty(), "no rows in {keyspace}.sentimental_analysis");
+    latencies.sort_unstable();
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "{}",
+        serde_json::json!({"latency_ms": {"rows": latencies.len(), "p50": at(0.5), "p90": at(0.9),
+                           "p99": at(0.99), "max": latencies[latencies.len() - 1]},
+                           "steady_rows_per_second": latencies.len() as f64 / ((last - first).max(1) as f64 / 1000.0)})
+    );
+    Ok(())
+}
+
+async fn cassandra_ceiling(keyspace: &str, rows: i64, concurrency: usize) -> anyhow::Result<()> {
+    let session = session().await?;
     let create_keyspace = format!(
         "CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
     );
