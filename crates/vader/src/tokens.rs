@@ -294,18 +294,33 @@ fn analyze_token(text: &str, b: &[u8], start: usize, end: usize) -> Token {
 /// `b` holds at least `MAX_KEY_LEN` bytes from `pos`).
 #[inline(always)]
 fn load_words(b: &[u8], pos: usize, len: usize) -> KeyWords {
-    let mut w = [0u64; 3];
-    for (k, word) in w.iter_mut().enumerate() {
-        let v = load_u64(b, pos + 8 * k);
-        let valid = len.saturating_sub(8 * k);
-        *word = if valid >= 8 {
-            v
-        } else {
-            v & ((1u64 << (valid * 8)) - 1)
-        };
-    }
-    w
+    let m = &KEY_MASKS[len];
+    [
+        load_u64(b, pos) & m[0],
+        load_u64(b, pos + 8) & m[1],
+        load_u64(b, pos + 16) & m[2],
+    ]
 }
+
+/// For each key length, the masks that keep its bytes in the three words.
+static KEY_MASKS: [KeyWords; MAX_KEY_LEN + 1] = {
+    let mut t = [[0u64; 3]; MAX_KEY_LEN + 1];
+    let mut len = 0;
+    while len <= MAX_KEY_LEN {
+        let mut k = 0;
+        while k < 3 {
+            let valid = len.saturating_sub(8 * k);
+            t[len][k] = if valid >= 8 {
+                !0
+            } else {
+                (1u64 << (valid * 8)) - 1
+            };
+            k += 1;
+        }
+        len += 1;
+    }
+    t
+};
 
 /// The lookup, `isupper()` and negation of any token (non-ASCII, or longer
 /// than any key). Only two non-ASCII characters lower-case to something with
