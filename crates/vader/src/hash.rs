@@ -26,8 +26,11 @@ pub fn key_words(key: &[u8]) -> KeyWords {
 pub fn hash_words(w: &KeyWords, len: usize) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut h = (len as u64 ^ w[0]).wrapping_mul(K);
-    h = (h ^ (h >> 29) ^ w[1]).wrapping_mul(K);
-    h = (h ^ (h >> 29) ^ w[2]).wrapping_mul(K);
+    // Most tokens fit in one word: one multiply.
+    if len > 8 {
+        h = (h ^ (h >> 29) ^ w[1]).wrapping_mul(K);
+        h = (h ^ (h >> 29) ^ w[2]).wrapping_mul(K);
+    }
     h ^ (h >> 32)
 }
 

@@ -295,11 +295,10 @@ fn analyze_token(text: &str, b: &[u8], start: usize, end: usize) -> Token {
 #[inline(always)]
 fn load_words(b: &[u8], pos: usize, len: usize) -> KeyWords {
     let m = &KEY_MASKS[len];
-    [
-        load_u64(b, pos) & m[0],
-        load_u64(b, pos + 8) & m[1],
-        load_u64(b, pos + 16) & m[2],
-    ]
+    // One bounds check for the three words.
+    let c: &[u8; MAX_KEY_LEN] = b[pos..pos + MAX_KEY_LEN].try_into().unwrap();
+    let word = |k: usize| u64::from_le_bytes(c[8 * k..8 * k + 8].try_into().unwrap());
+    [word(0) & m[0], word(1) & m[1], word(2) & m[2]]
 }
 
 /// For each key length, the masks that keep its bytes in the three words.
