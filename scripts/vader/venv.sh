@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts in scripts/vader: creates (once) and checks the
 # virtualenv holding the pinned reference, and sets $VADER_PY to its python.
 #
