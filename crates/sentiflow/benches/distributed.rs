@@ -38,6 +38,10 @@ fn main() -> anyhow::Result<()> {
             ))
         }
         ["kafka", topic] => kafka_ceiling(topic),
+        ["pipeline", keyspace, rows, batches] => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(pipeline_without_kafka(keyspace, rows.parse()?, batches.parse()?))
+        }
         ["rows", keyspace] => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(rows(keyspace))
@@ -84,6 +88,63 @@ async fn rows(keyspace: &str) -> anyhow::Result<()> {
                            "steady_rows_per_second": latencies.len() as f64 / ((last - first).max(1) as f64 / 1000.0)})
     );
     Ok(())
+}
+
+/// sentiflow's pipeline loop and Cassandra sink fed by the generator: the
+/// processor without Kafka (the keyspace must have been set up).
+async fn pipeline_without_kafka(keyspace: &str, rows: u64, batches: usize) -> anyhow::Result<()> {
+    use sentiflow::pipeline::{self, PipelineOptions, PipelineStats};
+    use sentiflow::sinks::cassandra::{CassandraOptions, CassandraSink};
+    use sentiflow::sources::memory::{GeneratorOptions, MemorySource};
+    use std::sync::Arc;
+    let options = CassandraOptions {
+        hosts: vec!["127.0.0.1".into()],
+        port: 9042,
+        username: Some("cassandra".into()),
+        password: Some("cassandra".into()),
+        keyspace: keyspace.into(),
+        table: "sentimental_analysis".into(),
+        consistency: scylla::statement::Consistency::LocalQuorum,
+        max_in_flight: 256,
+        request_timeout: Duration::from_secs(12),
+    };
+    let sink = Arc::new(CassandraSink::open(&options).await?);
+    let source = MemorySource::start(GeneratorOptions {
+        seed: 1,
+        style: sentiflow::generate::Style::Review,
+        count: Some(rows),
+        rate: None,
+        batch_size: 1000,
+        queue_batches: 4,
+    });
+    let stats = Arc::new(PipelineStats::default());
+    let (_trigger, shutdown) = sentiflow::shutdown::Shutdown::new();
+    let pipeline_options = PipelineOptions {
+        max_in_flight: batches,
+        ..PipelineOptions::default()
+    };
+    let started = Instant::now();
+    pipeline::run(source, sink, Arc::new(NoDeadLetters), &pipeline_options, Arc::clone(&stats), shutdown).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let written = stats.snapshot().written;
+    println!(
+        "{}",
+        serde_json::json!({"pipeline": "generator -> cassandra", "rows": written, "batches_in_flight": batches,
+                           "elapsed_seconds": elapsed, "rows_per_second": written as f64 / elapsed})
+    );
+    Ok(())
+}
+
+/// Generated sentences never become dead letters; if one did, the bench is wrong.
+struct NoDeadLetters;
+
+impl sentiflow::pipeline::DeadLetterSink for NoDeadLetters {
+    async fn send<'a>(
+        &'a self,
+        letters: &'a [sentiflow::record::DeadLetter],
+    ) -> Result<(), sentiflow::pipeline::WriteError> {
+        Err(sentiflow::pipeline::WriteError::Fatal(anyhow::anyhow!("unexpected dead letters: {letters:?}")))
+    }
 }
 
 async fn cassandra_ceiling(keyspace: &str, rows: i64, concurrency: usize) -> anyhow::Result<()> {

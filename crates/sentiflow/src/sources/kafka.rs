@@ -228,6 +228,9 @@ impl KafkaSource {
             // Bound what librdkafka prefetches: memory must not grow with lag.
             .set("queued.max.messages.kbytes", "8192")
             .set("queued.min.messages", "20000")
+            // Past those thresholds librdkafka postpones the next fetch, by a whole
+            // second by default: the pipeline would starve after each pause.
+            .set("fetch.queue.backoff.ms", "20")
             .set("fetch.max.bytes", "8388608")
             .set("max.partition.fetch.bytes", "1048576")
             .set("session.timeout.ms", "10000")
