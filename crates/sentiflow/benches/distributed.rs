@@ -40,7 +40,11 @@ fn main() -> anyhow::Result<()> {
         ["kafka", topic] => kafka_ceiling(topic),
         ["pipeline", keyspace, rows, batches] => {
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(pipeline_without_kafka(keyspace, rows.parse()?, batches.parse()?))
+            runtime.block_on(pipeline_without_kafka(
+                keyspace,
+                rows.parse()?,
+                batches.parse()?,
+            ))
         }
         ["rows", keyspace] => {
             let runtime = tokio::runtime::Runtime::new()?;
@@ -78,7 +82,10 @@ async fn rows(keyspace: &str) -> anyhow::Result<()> {
         latencies.push(processed.0 - produced.0);
         (first, last) = (first.min(processed.0), last.max(processed.0));
     }
-    anyhow::ensure!(!latencies.is_empty(), "no rows in {keyspace}.sentimental_analysis");
+    anyhow::ensure!(
+        !latencies.is_empty(),
+        "no rows in {keyspace}.sentimental_analysis"
+    );
     latencies.sort_unstable();
     let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
     println!(
@@ -124,7 +131,15 @@ async fn pipeline_without_kafka(keyspace: &str, rows: u64, batches: usize) -> an
         ..PipelineOptions::default()
     };
     let started = Instant::now();
-    pipeline::run(source, sink, Arc::new(NoDeadLetters), &pipeline_options, Arc::clone(&stats), shutdown).await?;
+    pipeline::run(
+        source,
+        sink,
+        Arc::new(NoDeadLetters),
+        &pipeline_options,
+        Arc::clone(&stats),
+        shutdown,
+    )
+    .await?;
     let elapsed = started.elapsed().as_secs_f64();
     let written = stats.snapshot().written;
     println!(
@@ -143,7 +158,9 @@ impl sentiflow::pipeline::DeadLetterSink for NoDeadLetters {
         &'a self,
         letters: &'a [sentiflow::record::DeadLetter],
     ) -> Result<(), sentiflow::pipeline::WriteError> {
-        Err(sentiflow::pipeline::WriteError::Fatal(anyhow::anyhow!("unexpected dead letters: {letters:?}")))
+        Err(sentiflow::pipeline::WriteError::Fatal(anyhow::anyhow!(
+            "unexpected dead letters: {letters:?}"
+        )))
     }
 }
 
