@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use tokio::task::JoinHandle;
@@ -128,6 +128,12 @@ pub struct PipelineStats {
     pub neutral: AtomicU64,
     /// Transient write failures that were retried.
     pub write_retries: AtomicU64,
+    /// Microseconds the loop had room for a batch but the source had none:
+    /// the source is the bottleneck when this grows.
+    pub waited_on_source_us: AtomicU64,
+    /// Microseconds the loop waited with every in-flight slot taken: the
+    /// scorer or the sink is the bottleneck when this grows.
+    pub waited_on_sink_us: AtomicU64,
 }
 
 impl PipelineStats {
@@ -155,6 +161,8 @@ impl PipelineStats {
             negative: self.negative.load(Ordering::Relaxed),
             neutral: self.neutral.load(Ordering::Relaxed),
             write_retries: self.write_retries.load(Ordering::Relaxed),
+            waited_on_source_us: self.waited_on_source_us.load(Ordering::Relaxed),
+            waited_on_sink_us: self.waited_on_sink_us.load(Ordering::Relaxed),
         }
     }
 }
@@ -169,6 +177,8 @@ pub struct StatsSnapshot {
     pub negative: u64,
     pub neutral: u64,
     pub write_retries: u64,
+    pub waited_on_source_us: u64,
+    pub waited_on_sink_us: u64,
 }
 
 /// How the loop ended.
@@ -206,10 +216,20 @@ where
             break;
         }
         let room = in_flight.len() < options.max_in_flight.max(1);
+        let waiting_since = Instant::now();
+        let waited = |counter: &AtomicU64| {
+            counter.fetch_add(
+                waiting_since.elapsed().as_micros() as u64,
+                Ordering::Relaxed,
+            );
+        };
         tokio::select! {
             // Finishing work comes first: it frees room and lets the source commit.
             biased;
             joined = async { in_flight.front_mut().expect("guarded by is_empty").await }, if !in_flight.is_empty() => {
+                if !room {
+                    waited(&stats.waited_on_sink_us);
+                }
                 in_flight.pop_front();
                 match joined.context("a batch task panicked")? {
                     Ok(ack) => source.ack(ack).await?,
@@ -231,6 +251,7 @@ where
             }
             _ = shutdown.requested(), if !stopping => {}
             batch = source.next_batch(), if !stopping && room => {
+                waited(&stats.waited_on_source_us);
                 match batch? {
                     None => exhausted = true,
                     Some(batch) => {

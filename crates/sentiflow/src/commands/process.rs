@@ -74,6 +74,8 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
             "rows_written": totals.written,
             "dead_letters": totals.dead_lettered,
             "write_retries": totals.write_retries,
+            "waited_on_source_seconds": totals.waited_on_source_us as f64 / 1e6,
+            "waited_on_sink_seconds": totals.waited_on_sink_us as f64 / 1e6,
             "positive": totals.positive,
             "negative": totals.negative,
             "neutral": totals.neutral,

@@ -15,8 +15,10 @@
 //! revoke it waits until every batch already handed over for those partitions
 //! is acknowledged (bounded by `drain_timeout`), commits, and forgets the
 //! partitions, so that nothing is ever committed for them after the revoke.
-//! When the queue is full and a few batches more are waiting, the assigned
-//! partitions are paused, so memory stays bounded however far behind the
+//! When the queue is full the poll thread stops taking messages out of
+//! librdkafka (whose prefetch is bounded by `queued.max.messages.kbytes`);
+//! if the pipeline stays full for long (its sink is down), the assigned
+//! partitions are paused too. Memory stays bounded however far behind the
 //! processor is.
 
 use std::collections::HashMap;
@@ -26,7 +28,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
@@ -91,6 +93,9 @@ struct Shared {
     failure: Mutex<Option<String>>,
     /// Set when the source is going away: a revoke then has nothing to wait for.
     closing: AtomicBool,
+    /// Batches taken by the pipeline; with `room`, wakes a poll thread waiting for room.
+    taken: Mutex<u64>,
+    room: Condvar,
     drain_timeout: Duration,
 }
 
@@ -215,6 +220,8 @@ impl KafkaSource {
             rebalances: AtomicU64::new(0),
             failure: Mutex::new(None),
             closing: AtomicBool::new(false),
+            taken: Mutex::new(0),
+            room: Condvar::new(),
             drain_timeout: options.drain_timeout,
         });
         let mut config = kafka::client_config(args);
@@ -303,7 +310,11 @@ impl Source for KafkaSource {
     async fn next_batch(&mut self) -> anyhow::Result<Option<Batch<KafkaAck>>> {
         // `recv` is cancel-safe: a batch is either returned or stays queued.
         match self.receiver.recv().await {
-            Some(batch) => Ok(Some(batch)),
+            Some(batch) => {
+                *self.shared.taken.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                self.shared.room.notify_one();
+                Ok(Some(batch))
+            }
             None => match self
                 .shared
                 .failure
@@ -391,18 +402,56 @@ impl Poller {
         let mut pending: Vec<Polled> = Vec::with_capacity(self.options.batch_size);
         let mut first_pending_at = Instant::now();
         let mut paused = false;
-        // The pipeline did not take the last batch: it is busy, or its sink is down.
-        let mut queue_full = false;
-        // Past this many polled messages waiting, stop fetching until they are taken.
+        // Past this many polled messages waiting (the pipeline has been full for
+        // a while: its sink is slow or down), stop fetching until they are taken.
         let high_water = self.options.batch_size * 4;
         let mut last_activity = Instant::now();
         let mut last_idle_check = Instant::now();
         let mut last_error_log: Option<Instant> = None;
 
         while !self.stop.load(Ordering::SeqCst) {
-            let timeout = if paused || queue_full {
-                Duration::from_millis(10)
-            } else if pending.is_empty() {
+            let batch_ready = pending.len() >= self.options.batch_size
+                || (!pending.is_empty() && first_pending_at.elapsed() >= self.options.linger);
+            let mut queue_full = false;
+            if batch_ready {
+                match self.sender.try_reserve() {
+                    Ok(permit) => {
+                        let take = pending.len().min(self.options.batch_size);
+                        let rest = pending.split_off(take);
+                        if let Some((batch, positions)) =
+                            self.assemble(std::mem::replace(&mut pending, rest))
+                        {
+                            permit.send(batch);
+                            self.mark_sent(&positions);
+                        }
+                        first_pending_at = Instant::now();
+                        // Resume only once the backlog is small again: pausing purges
+                        // librdkafka's prefetched messages, so it must not flap.
+                        if paused && pending.len() < self.options.batch_size {
+                            self.set_paused(false)?;
+                            paused = false;
+                        }
+                        continue;
+                    }
+                    Err(mpsc::error::TrySendError::Full(())) => queue_full = true,
+                    Err(mpsc::error::TrySendError::Closed(())) => return Ok(()),
+                }
+            }
+            if queue_full {
+                // The pipeline is busy: leave messages in librdkafka's bounded
+                // prefetch queue rather than in ours, and wait for room.
+                if !paused && pending.len() >= high_water {
+                    self.set_paused(true)?;
+                    paused = true;
+                }
+                if self.wait_for_room(Duration::from_millis(100)) {
+                    continue;
+                }
+            }
+            // A full queue still needs polls now and then, for rebalances.
+            let timeout = if queue_full {
+                Duration::ZERO
+            } else if pending.is_empty() || paused {
                 Duration::from_millis(100)
             } else {
                 self.options
@@ -415,35 +464,9 @@ impl Poller {
                         first_pending_at = Instant::now();
                     }
                     last_activity = Instant::now();
-                    let origin = Origin {
-                        partition: message.partition(),
-                        offset: message.offset(),
-                    };
                     // Rebalance callbacks run inside `poll`: refresh before using epochs.
                     self.refresh_epochs(&mut epochs, &mut seen_rebalances, &mut paused);
-                    let epoch = epochs.get(&origin.partition).copied().unwrap_or(u64::MAX);
-                    let timestamp = message.timestamp().to_millis().unwrap_or_else(now_ms);
-                    let item = contract::decode(
-                        message.payload(),
-                        origin,
-                        timestamp,
-                        self.options.max_sentence_bytes,
-                    )
-                    .map_err(|reason| DeadLetter {
-                        key: message.key().map(<[u8]>::to_vec),
-                        payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-                        reason,
-                        stage: Stage::Decode,
-                        origin: Some(origin),
-                    });
-                    pending.push(Polled {
-                        position: Position {
-                            partition: origin.partition,
-                            epoch,
-                            offset: origin.offset,
-                        },
-                        item,
-                    });
+                    pending.push(self.decode(&message, &epochs));
                 }
                 // Transport errors are retried by librdkafka itself; say so now and then.
                 Some(Err(error))
@@ -455,40 +478,6 @@ impl Poller {
                 Some(Err(_)) | None => {}
             }
             self.refresh_epochs(&mut epochs, &mut seen_rebalances, &mut paused);
-
-            let batch_ready = pending.len() >= self.options.batch_size
-                || (!pending.is_empty() && first_pending_at.elapsed() >= self.options.linger);
-            if batch_ready {
-                match self.sender.try_reserve() {
-                    Ok(permit) => {
-                        let take = pending.len().min(self.options.batch_size);
-                        let rest = pending.split_off(take);
-                        let batch = self.assemble(std::mem::replace(&mut pending, rest));
-                        if let Some((batch, positions)) = batch {
-                            permit.send(batch);
-                            self.mark_sent(&positions);
-                        }
-                        first_pending_at = Instant::now();
-                        queue_full = false;
-                        // Resume once the backlog is small again (pausing purges
-                        // librdkafka's prefetch, so do not flap).
-                        if paused && pending.len() < self.options.batch_size {
-                            self.set_paused(false)?;
-                            paused = false;
-                        }
-                    }
-                    Err(mpsc::error::TrySendError::Full(())) => {
-                        queue_full = true;
-                        if !paused && pending.len() >= high_water {
-                            // The pipeline is far behind (a slow or unreachable sink):
-                            // stop fetching, so that memory does not grow with the lag.
-                            self.set_paused(true)?;
-                            paused = true;
-                        }
-                    }
-                    Err(mpsc::error::TrySendError::Closed(())) => return Ok(()),
-                }
-            }
 
             if let Some(idle) = self.options.exit_when_idle
                 && pending.is_empty()
@@ -503,6 +492,48 @@ impl Poller {
             }
         }
         Ok(())
+    }
+
+    /// A message as a record, or as a dead letter with the reason.
+    fn decode(&self, message: &BorrowedMessage<'_>, epochs: &HashMap<i32, u64>) -> Polled {
+        let origin = Origin {
+            partition: message.partition(),
+            offset: message.offset(),
+        };
+        let timestamp = message.timestamp().to_millis().unwrap_or_else(now_ms);
+        let item = contract::decode(
+            message.payload(),
+            origin,
+            timestamp,
+            self.options.max_sentence_bytes,
+        )
+        .map_err(|reason| DeadLetter {
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            reason,
+            stage: Stage::Decode,
+            origin: Some(origin),
+        });
+        Polled {
+            position: Position {
+                partition: origin.partition,
+                // A partition not (or no longer) assigned: its message is dropped at assembly.
+                epoch: epochs.get(&origin.partition).copied().unwrap_or(u64::MAX),
+                offset: origin.offset,
+            },
+            item,
+        }
+    }
+
+    /// Waits until the pipeline takes a batch or `timeout` passes; true if there is room.
+    fn wait_for_room(&self, timeout: Duration) -> bool {
+        let taken = self.shared.taken.lock().unwrap_or_else(|p| p.into_inner());
+        // Checked under the lock that `next_batch` takes to notify: no wake-up is missed.
+        if self.sender.capacity() > 0 {
+            return true;
+        }
+        let _ = self.shared.room.wait_timeout(taken, timeout);
+        self.sender.capacity() > 0
     }
 
     /// After a rebalance: new epochs, and the new assignment starts unpaused.
