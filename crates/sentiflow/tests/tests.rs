@@ -17,3 +17,6 @@ mod services;
 
 // setup, produce, process, status and verify against the real services.
 mod distributed;
+
+// The Cassandra sink against a real Cassandra: setup, upserts, the README table, errors.
+mod cassandra_sink;
