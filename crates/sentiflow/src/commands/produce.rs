@@ -58,7 +58,7 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
     tokio::task::block_in_place(|| kafka::require_topic(kafka_args))?;
     let mut config = kafka::producer_config(kafka_args);
     config
-        .set("linger.ms", "50")
+        .set("linger.ms", "10")
         .set("compression.type", "lz4")
         .set("message.timeout.ms", "120000");
     let producer: FutureProducer = kafka::create(&config, "producer")?;

@@ -25,6 +25,13 @@ pub async fn run(args: SetupArgs) -> anyhow::Result<()> {
         for line in report.lines() {
             println!("cassandra: {line}");
         }
+        if !report.problems.is_empty() {
+            anyhow::bail!(
+                "table {} exists but `sentiflow process` cannot write to it: {}",
+                report.table,
+                report.problems.join("; ")
+            );
+        }
     }
     Ok(())
 }
