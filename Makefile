@@ -1,5 +1,5 @@
 # sentiflow's entry points. `make test` is what CI runs (.ci/run).
-.PHONY: run test lint services unit fixtures bench build clean
+.PHONY: run test lint services unit fixtures bench bench-distributed build clean
 
 CARGO ?= cargo
 
@@ -26,9 +26,14 @@ lint:
 unit:
 	$(CARGO) test --workspace --locked
 
-## bench: the benchmarks recorded in BENCHMARKS.md
+## bench: the benchmarks recorded in BENCHMARKS.md that need no services
 bench:
 	scripts/bench-embedded
+	scripts/bench-vader
+
+## bench-distributed: process vs the raw Cassandra and Kafka ceilings, and latency (starts the services)
+bench-distributed:
+	scripts/bench-distributed
 
 build:
 	$(CARGO) build --release -p sentiflow
