@@ -363,20 +363,8 @@ fn malformed_messages_go_to_the_dead_letter_topic_with_their_reason() {
         messages_in
     );
 
-    let consumed = kafka_tool(&[
-        "console-consumer",
-        "--topic",
-        &format!("{}.dlq", scenario.topic),
-        "--from-beginning",
-        "--max-messages",
-        "8",
-        "--timeout-ms",
-        "30000",
-        "--formatter-property",
-        "print.headers=true",
-    ]);
-    let dead = stdout(&consumed);
-    assert_eq!(dead.lines().count(), 8, "{dead}\n{}", stderr(&consumed));
+    let dead = read_dead_letters(&scenario.topic, 8);
+    assert_eq!(dead.lines().count(), 8, "{dead}");
     for reason in [
         "not a JSON object",
         "\"id\" must be an integer",
@@ -447,19 +435,7 @@ fn plain_text_becomes_a_row_and_the_original_readme_table_works() {
     );
     assert!(table.contains("(2 rows)"), "{table}");
 
-    let consumed = kafka_tool(&[
-        "console-consumer",
-        "--topic",
-        &format!("{}.dlq", scenario.topic),
-        "--from-beginning",
-        "--max-messages",
-        "1",
-        "--timeout-ms",
-        "30000",
-        "--formatter-property",
-        "print.headers=true",
-    ]);
-    let dead = stdout(&consumed);
+    let dead = read_dead_letters(&scenario.topic, 1);
     assert!(
         dead.contains("does not fit") && dead.contains("30000000001"),
         "{dead}"

@@ -176,6 +176,29 @@ pub fn kafka_tool(args: &[&str]) -> Output {
     script("kafka", args)
 }
 
+/// The first `count` records of `<topic>.dlq`, headers included, read with
+/// Kafka's own console consumer.
+pub fn read_dead_letters(topic: &str, count: usize) -> String {
+    let consumed = kafka_tool(&[
+        "console-consumer",
+        "--topic",
+        &format!("{topic}.dlq"),
+        "--from-beginning",
+        "--max-messages",
+        &count.to_string(),
+        "--timeout-ms",
+        "30000",
+        "--formatter-property",
+        "print.headers=true",
+    ]);
+    assert!(
+        consumed.status.success(),
+        "console consumer failed:\n{}",
+        stderr(&consumed)
+    );
+    stdout(&consumed)
+}
+
 /// Runs CQL with cqlsh (the independent client) and returns its output.
 pub fn cqlsh(cql: &str) -> Output {
     script("cqlsh", &["-e", cql])

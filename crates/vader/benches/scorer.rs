@@ -19,49 +19,13 @@ use vader::SentimentIntensityAnalyzer;
 
 const FIXTURES: &str = include_str!("../tests/fixtures/vader_corpus.tsv");
 
-/// The texts of the parity corpus (see tests/parity.rs for the format).
+#[path = "../tests/support/corpus.rs"]
+mod corpus;
+use corpus::long_text;
+
+/// The texts of the parity corpus.
 fn corpus() -> Vec<String> {
-    FIXTURES
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| unescape(l.splitn(6, '\t').nth(5).unwrap_or("")))
-        .collect()
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('u') => {
-                chars.next();
-                let hex: String = chars.by_ref().take_while(|&c| c != '}').collect();
-                out.extend(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32));
-            }
-            Some(c) => out.push(c),
-            None => {}
-        }
-    }
-    out
-}
-
-/// One review-like sentence repeated to `words` words (the long text of
-/// scripts/bench-vader).
-fn long_text(words: usize) -> String {
-    const SENTENCE: &str = "The plot was really good and the acting was not bad , but the ending was \
-        kind of disappointing and VERY slow :( although the music is great 😀 !";
-    let base: Vec<&str> = SENTENCE.split(' ').collect();
-    (0..words)
-        .map(|i| base[i % base.len()])
-        .collect::<Vec<_>>()
-        .join(" ")
+    corpus::texts(FIXTURES)
 }
 
 fn bench_corpus(c: &mut Criterion) {

@@ -13,40 +13,9 @@
 
 use std::time::{Duration, Instant};
 
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('u') => {
-                chars.next();
-                let hex: String = chars.by_ref().take_while(|&c| c != '}').collect();
-                out.extend(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32));
-            }
-            Some(c) => out.push(c),
-            None => {}
-        }
-    }
-    out
-}
-
-/// Same words as scripts/vader/bench/corpus_io.py's long_text.
-fn long_text(words: usize) -> String {
-    const SENTENCE: &str = "The plot was really good and the acting was not bad , but the ending was \
-        kind of disappointing and VERY slow :( although the music is great 😀 !";
-    let base: Vec<&str> = SENTENCE.split(' ').collect();
-    (0..words)
-        .map(|i| base[i % base.len()])
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+#[path = "../tests/support/corpus.rs"]
+mod corpus;
+use corpus::long_text;
 
 fn main() {
     let mut path = concat!(
@@ -80,10 +49,7 @@ fn main() {
         None => {
             let data = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-            data.lines()
-                .filter(|l| !l.starts_with('#'))
-                .map(|l| unescape(l.rsplit('\t').next().unwrap_or("")))
-                .collect()
+            corpus::texts(&data)
         }
     };
     let bytes: usize = texts.iter().map(String::len).sum();

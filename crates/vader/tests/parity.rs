@@ -11,6 +11,10 @@ use std::fmt::Write as _;
 
 use vader::{Scores, SentimentIntensityAnalyzer};
 
+#[path = "support/corpus.rs"]
+mod corpus;
+use corpus::unescape;
+
 const FIXTURES: &str = include_str!("fixtures/vader_corpus.tsv");
 
 struct Row<'a> {
@@ -18,31 +22,6 @@ struct Row<'a> {
     category: &'a str,
     want: Scores,
     text: String,
-}
-
-/// Undoes make_corpus.py's `escape`.
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('\\') => out.push('\\'),
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('u') => {
-                assert_eq!(chars.next(), Some('{'), "bad escape in {s:?}");
-                let hex: String = chars.by_ref().take_while(|&c| c != '}').collect();
-                out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
-            }
-            other => panic!("bad escape \\{other:?} in {s:?}"),
-        }
-    }
-    out
 }
 
 fn rows() -> Vec<Row<'static>> {
