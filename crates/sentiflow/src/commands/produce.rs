@@ -62,6 +62,14 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
         .set("compression.type", "lz4")
         .set("message.timeout.ms", "120000");
     let producer: FutureProducer = kafka::create(&config, "producer")?;
+    // Connect and learn the topic's partitions now, so the first sentences are
+    // not held back behind the producer's own start-up.
+    tokio::task::block_in_place(|| {
+        producer
+            .client()
+            .fetch_metadata(Some(&kafka_args.topic), kafka::CONNECT_TIMEOUT)
+    })
+    .map_err(|error| kafka::unreachable(kafka_args, &error))?;
 
     let (mut sentences, count) = match &args.from_file {
         Some(path) => {
