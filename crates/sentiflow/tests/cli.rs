@@ -3,13 +3,7 @@ use crate::util::*;
 #[test]
 fn a_bad_flag_value_is_one_line_that_says_where_to_look() {
     let out = output(sentiflow().args(["run", "--count", "many"]));
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected, got:\n{err}"
-    );
+    let err = one_line_error(&out, 2);
     assert!(
         err.contains("--count") && err.contains("sentiflow run --help"),
         "{err}"

@@ -164,12 +164,7 @@ fn produce_100k_then_process_gives_exactly_100k_rows_scored_like_score() {
     let status = scenario.status();
     assert_eq!(status["lag"], 0, "{status}");
     assert_eq!(status["dead_letters"], 0);
-    let verify = output(
-        scenario
-            .sentiflow()
-            .args(["verify", "--seed", "5", "--count", "100000"]),
-    );
-    assert_success(&verify);
+    scenario.verify(5, 100000);
 }
 
 #[test]
@@ -252,12 +247,7 @@ fn kill_9_mid_run_commits_no_offset_past_an_unwritten_row_and_a_restart_loses_no
 
     let resumed = scenario.process_until_idle("3");
     assert_eq!(as_u64(&resumed, "dead_letters"), 0);
-    let verify = output(
-        scenario
-            .sentiflow()
-            .args(["verify", "--json", "--seed", "7", "--count", "200000"]),
-    );
-    assert_success(&verify);
+    scenario.verify(7, 200_000);
     assert_eq!(stored_rows(&scenario.keyspace).len(), 200_000);
 }
 
@@ -307,12 +297,7 @@ fn cassandra_stopped_mid_run_the_processor_waits_with_bounded_memory_and_resumes
     assert!(status.success(), "{err}");
     let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert!(as_u64(&summary, "write_retries") > 0, "{summary}");
-    let verify = output(
-        scenario
-            .sentiflow()
-            .args(["verify", "--seed", "8", "--count", "150000"]),
-    );
-    assert_success(&verify);
+    scenario.verify(8, 150000);
 }
 
 #[test]
@@ -453,13 +438,7 @@ fn a_wrong_cassandra_password_is_one_line_without_the_password() {
             .env("CASSANDRA_PASSWORD", "not-the-Secret-42")
             .args(["process", "--exit-when-idle", "1"]),
     );
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected:\n{err}"
-    );
+    let err = one_line_error(&out, 1);
     assert!(
         err.contains("Cassandra") && err.contains("CASSANDRA_PASSWORD"),
         "{err}"
@@ -473,13 +452,7 @@ fn a_wrong_cassandra_password_is_one_line_without_the_password() {
 #[test]
 fn an_unreachable_broker_is_one_line_naming_it_and_what_to_do() {
     let out = output(sentiflow().args(["produce", "--count", "1", "--brokers", "127.0.0.1:1"]));
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected:\n{err}"
-    );
+    let err = one_line_error(&out, 1);
     assert!(
         err.contains("127.0.0.1:1") && err.contains("scripts/services up kafka"),
         "{err}"

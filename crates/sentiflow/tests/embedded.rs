@@ -167,13 +167,7 @@ fn a_missing_db_directory_is_one_line_naming_the_path() {
     let dir = temp_dir();
     let db = dir.path().join("no/such/dir/rows.db");
     let out = output(sentiflow().args(["run", "--count", "10", "--db"]).arg(&db));
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected, got:\n{err}"
-    );
+    let err = one_line_error(&out, 1);
     assert!(
         err.contains(&db.display().to_string()),
         "the path is missing from: {err}"
@@ -191,13 +185,7 @@ fn a_db_that_is_not_sqlite_is_one_line_naming_the_path() {
     )
     .unwrap();
     let out = output(sentiflow().args(["run", "--count", "10", "--db"]).arg(&db));
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected, got:\n{err}"
-    );
+    let err = one_line_error(&out, 1);
     assert!(
         err.contains(&db.display().to_string()) && err.contains("not a SQLite database"),
         "{err}"
@@ -226,13 +214,7 @@ fn a_db_in_a_directory_without_write_permission_is_one_line_naming_the_path() {
     set_mode(&locked, 0o555);
     let out = output(command.args(["run", "--count", "10", "--db"]).arg(&db));
     set_mode(&locked, 0o755);
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
-    let err = stderr(&out);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected, got:\n{err}"
-    );
+    let err = one_line_error(&out, 1);
     assert!(err.contains(&db.display().to_string()), "{err}");
 }
 

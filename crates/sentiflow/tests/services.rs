@@ -120,6 +120,18 @@ impl Scenario {
         serde_json::from_str(stdout(&out).trim()).unwrap()
     }
 
+    /// `sentiflow verify`: every id of `seed` below `count` is stored.
+    pub fn verify(&self, seed: u64, count: u64) {
+        let out = output(self.sentiflow().args([
+            "verify",
+            "--seed",
+            &seed.to_string(),
+            "--count",
+            &count.to_string(),
+        ]));
+        assert_success(&out);
+    }
+
     /// The Cassandra table as `qualified` CQL name.
     pub fn table(&self) -> String {
         format!("{}.sentimental_analysis", self.keyspace)

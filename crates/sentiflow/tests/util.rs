@@ -38,6 +38,19 @@ pub fn assert_success(output: &Output) {
     );
 }
 
+/// Asserts the command failed with `code` and said why in exactly one line;
+/// returns that line.
+pub fn one_line_error(output: &Output, code: i32) -> String {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(code), "stderr:\n{err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected, got:\n{err}"
+    );
+    err
+}
+
 /// A fresh directory removed at the end of the test.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
