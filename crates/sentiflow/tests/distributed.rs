@@ -252,6 +252,92 @@ fn kill_9_mid_run_commits_no_offset_past_an_unwritten_row_and_a_restart_loses_no
 }
 
 #[test]
+fn sigterm_mid_run_drains_commits_everything_written_and_exits_cleanly() {
+    let scenario = Scenario::new("term");
+    scenario.setup();
+    scenario.produce(&["--count", "150000", "--seed", "9"]);
+    let running = scenario.spawn_process(&["--json"]);
+    let started = wait_until(Duration::from_secs(120), || {
+        scenario.status()["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["committed_offset"].as_i64().unwrap_or(0) > 10_000)
+    });
+    assert!(
+        started,
+        "nothing was committed within 120 s:\n{}",
+        running.stderr()
+    );
+    running.signal("TERM");
+    let (status, out, err) = running.finish(Duration::from_secs(60));
+    assert!(status.success(), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(summary["ending"], "interrupted", "{summary}");
+
+    // Everything written was committed, and nothing past it: the restart
+    // starts exactly where this run stopped.
+    let rows = stored_rows(&scenario.keyspace);
+    assert_eq!(
+        as_u64(&summary, "rows_written"),
+        rows.len() as u64,
+        "{summary}"
+    );
+    assert!(
+        rows.len() < 150_000,
+        "the signal came too late to prove anything"
+    );
+    let mut written_through: BTreeMap<i32, i64> = BTreeMap::new();
+    for row in rows.values() {
+        let (partition, offset) = (row.source.0.unwrap(), row.source.1.unwrap());
+        let highest = written_through.entry(partition).or_insert(-1);
+        *highest = (*highest).max(offset);
+    }
+    for p in scenario.status()["partitions"].as_array().unwrap() {
+        let partition = p["partition"].as_i64().unwrap() as i32;
+        let committed = p["committed_offset"].as_i64().unwrap_or(0);
+        assert_eq!(
+            committed,
+            written_through.get(&partition).map_or(0, |last| last + 1),
+            "partition {partition}: committed offset and rows written disagree"
+        );
+    }
+    let resumed = scenario.process_until_idle("3");
+    assert_eq!(
+        as_u64(&resumed, "rows_written") + rows.len() as u64,
+        150_000,
+        "{resumed}"
+    );
+    scenario.verify(9, 150_000);
+}
+
+#[test]
+fn produce_from_file_sends_each_nonblank_line_with_its_line_number_as_id() {
+    let scenario = Scenario::new("file");
+    scenario.setup();
+    let dir = temp_dir();
+    let file = dir.path().join("reviews.txt");
+    std::fs::write(
+        &file,
+        "Great phone, love it!\n\nTerrible battery.\r\nThe box is blue.\n",
+    )
+    .unwrap();
+    let produced = scenario.produce(&["--from-file", file.to_str().unwrap(), "--seed", "3"]);
+    assert_eq!(as_u64(&produced, "sent"), 3, "{produced}");
+    scenario.process_until_idle("2");
+    let rows = stored_rows(&scenario.keyspace);
+    let base = 3 * 10_000_000_000i64;
+    let by_id = |line: i64| {
+        rows.get(&(base + line))
+            .map(|row| (row.sentence.as_str(), row.label.as_str()))
+    };
+    assert_eq!(rows.len(), 3);
+    assert_eq!(by_id(0), Some(("Great phone, love it!", "positive")));
+    assert_eq!(by_id(2), Some(("Terrible battery.", "negative")));
+    assert_eq!(by_id(3), Some(("The box is blue.", "neutral")));
+}
+
+#[test]
 fn cassandra_stopped_mid_run_the_processor_waits_with_bounded_memory_and_resumes() {
     let scenario = Scenario::new("outage");
     scenario.setup();
