@@ -157,10 +157,13 @@ impl sentiflow::pipeline::DeadLetterSink for NoDeadLetters {
     async fn send<'a>(
         &'a self,
         letters: &'a [sentiflow::record::DeadLetter],
-    ) -> Result<(), sentiflow::pipeline::WriteError> {
-        Err(sentiflow::pipeline::WriteError::Fatal(anyhow::anyhow!(
-            "unexpected dead letters: {letters:?}"
-        )))
+    ) -> Result<(), sentiflow::pipeline::DeadLetterFailure> {
+        Err(sentiflow::pipeline::DeadLetterFailure::all(
+            letters.len(),
+            sentiflow::pipeline::WriteError::Fatal(anyhow::anyhow!(
+                "unexpected dead letters: {letters:?}"
+            )),
+        ))
     }
 }
 

@@ -2,10 +2,12 @@
 //! `sentiflow --help` and `sentiflow <command> --help` are generated from here.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::generate::{MAX_SEED, Style};
+use crate::generate::Style;
+use crate::ids::{IDS_PER_SEED, MAX_SEED};
 
 const ABOUT: &str =
     "Streaming sentiment analysis: realistic fake sentences, scored with VADER, stored as rows.";
@@ -111,7 +113,8 @@ pub struct CassandraArgs {
         long,
         env = "CASSANDRA_PORT",
         value_name = "PORT",
-        default_value_t = 9042
+        default_value_t = 9042,
+        value_parser = clap::value_parser!(u16).range(1..)
     )]
     pub cassandra_port: u16,
 
@@ -137,35 +140,71 @@ pub struct CassandraArgs {
     pub table: String,
 }
 
+/// The dead-letter topic, for the commands that create, write or count it.
+#[derive(Clone, Debug, Args)]
+pub struct DeadLetterArgs {
+    /// Dead-letter topic [default: <topic>.dlq].
+    #[arg(long, env = "KAFKA_DLQ_TOPIC", value_name = "TOPIC")]
+    pub dlq_topic: Option<String>,
+}
+
+/// The consumer group of the processors.
+#[derive(Clone, Debug, Args)]
+pub struct GroupArgs {
+    /// Consumer group: processors in the same group share the partitions.
+    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "sentiflow")]
+    pub group: String,
+}
+
+/// How a long-running command reports: a summary as text or JSON, live progress.
+#[derive(Clone, Debug, Args)]
+pub struct OutputArgs {
+    /// Print the final summary as one JSON object instead of text.
+    #[arg(long, env = "SENTIFLOW_JSON")]
+    pub json: bool,
+
+    /// No live progress line, even on a terminal.
+    #[arg(long, short, env = "SENTIFLOW_QUIET")]
+    pub quiet: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     #[command(flatten)]
     pub kafka: KafkaArgs,
     #[command(flatten)]
+    pub dead_letters: DeadLetterArgs,
+    #[command(flatten)]
     pub cassandra: CassandraArgs,
 
     /// Partitions of the topic: the most processors that can share the work.
-    #[arg(long, env = "KAFKA_PARTITIONS", default_value_t = 2)]
+    #[arg(long, env = "KAFKA_PARTITIONS", default_value_t = 2,
+          value_parser = clap::value_parser!(i32).range(1..=100_000))]
     pub partitions: i32,
 
     /// Replication factor of the topics; lowered, with a warning, to the number of brokers.
-    #[arg(long, env = "KAFKA_REPLICATION_FACTOR", default_value_t = 2)]
+    #[arg(long, env = "KAFKA_REPLICATION_FACTOR", default_value_t = 2,
+          value_parser = clap::value_parser!(i32).range(1..=1000))]
     pub replication_factor: i32,
 
     /// Topic max.message.bytes.
-    #[arg(long, env = "KAFKA_MAX_MESSAGE_BYTES", default_value_t = 64000)]
+    #[arg(long, env = "KAFKA_MAX_MESSAGE_BYTES", default_value_t = 64000,
+          value_parser = clap::value_parser!(u32).range(1024..))]
     pub max_message_bytes: u32,
 
     /// Topic flush.messages (1: the broker fsyncs every message, as the original stack does).
-    #[arg(long, env = "KAFKA_FLUSH_MESSAGES", default_value_t = 1)]
+    #[arg(long, env = "KAFKA_FLUSH_MESSAGES", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub flush_messages: u64,
 
     /// Topic min.insync.replicas; lowered, with a warning, to the replication factor.
-    #[arg(long, env = "KAFKA_MIN_INSYNC_REPLICAS", default_value_t = 2)]
+    #[arg(long, env = "KAFKA_MIN_INSYNC_REPLICAS", default_value_t = 2,
+          value_parser = clap::value_parser!(i32).range(1..=1000))]
     pub min_insync_replicas: i32,
 
     /// Replication factor of the keyspace (SimpleStrategy).
-    #[arg(long, env = "CASSANDRA_REPLICATION_FACTOR", default_value_t = 1)]
+    #[arg(long, env = "CASSANDRA_REPLICATION_FACTOR", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub cassandra_rf: u32,
 
     /// Set up only one side.
@@ -186,14 +225,16 @@ pub struct ProduceArgs {
     pub kafka: KafkaArgs,
 
     /// How many sentences to produce (with --from-file: at most this many lines) [default: 1000, or the whole file].
-    #[arg(long, env = "SENTIFLOW_COUNT", value_name = "N")]
+    #[arg(long, env = "SENTIFLOW_COUNT", value_name = "N",
+          value_parser = clap::value_parser!(u64).range(0..=IDS_PER_SEED))]
     pub count: Option<u64>,
 
     /// Sentences per second [default: as fast as Kafka takes them].
     #[arg(long, env = "SENTIFLOW_RATE", value_name = "R", value_parser = parse_rate)]
     pub rate: Option<f64>,
 
-    /// Same seed, same sentences and ids (ids are seed * 10^10 + n).
+    /// Same seed, same sentences and ids (ids are seed * 10^10 + n; with
+    /// --from-file, lines have ids of their own: (900,000,000 + seed) * 10^10 + line).
     #[arg(long, env = "SENTIFLOW_SEED", value_name = "S", default_value_t = 0,
           value_parser = clap::value_parser!(u64).range(0..=MAX_SEED))]
     pub seed: u64,
@@ -202,17 +243,13 @@ pub struct ProduceArgs {
     #[arg(long, env = "SENTIFLOW_STYLE", value_enum, default_value_t = Style::Review)]
     pub style: Style,
 
-    /// Send each line of this text file instead of generated sentences (empty lines are skipped).
+    /// Send each line of this text file instead of generated sentences (empty
+    /// lines are skipped; a line that is not UTF-8 is reported with its number and skipped).
     #[arg(long, env = "SENTIFLOW_FROM_FILE", value_name = "PATH")]
     pub from_file: Option<PathBuf>,
 
-    /// Print the final summary as one JSON object instead of text.
-    #[arg(long, env = "SENTIFLOW_JSON")]
-    pub json: bool,
-
-    /// No live progress line, even on a terminal.
-    #[arg(long, short, env = "SENTIFLOW_QUIET")]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -221,18 +258,28 @@ pub struct ProcessArgs {
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub cassandra: CassandraArgs,
-
-    /// Consumer group: processors in the same group share the partitions.
-    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "sentiflow")]
-    pub group: String,
-
-    /// Dead-letter topic [default: <topic>.dlq].
-    #[arg(long, env = "KAFKA_DLQ_TOPIC", value_name = "TOPIC")]
-    pub dlq_topic: Option<String>,
+    #[command(flatten)]
+    pub group: GroupArgs,
+    #[command(flatten)]
+    pub dead_letters: DeadLetterArgs,
 
     /// Exit 0 once every assigned partition has been caught up for this many seconds.
-    #[arg(long, env = "SENTIFLOW_EXIT_WHEN_IDLE", value_name = "SECS")]
-    pub exit_when_idle: Option<f64>,
+    #[arg(long, env = "SENTIFLOW_EXIT_WHEN_IDLE", value_name = "SECS", value_parser = parse_seconds)]
+    pub exit_when_idle: Option<Duration>,
+
+    /// How long a rebalance waits for the batches in flight of the partitions
+    /// taken away before giving them up to their next owner (which reads
+    /// them again). Keep it under your orchestrator's grace period.
+    #[arg(long, env = "SENTIFLOW_DRAIN_TIMEOUT", value_name = "SECS", default_value = "30",
+          value_parser = parse_seconds)]
+    pub drain_timeout: Duration,
+
+    /// Messages read but not yet taken by the pipeline at which fetching pauses
+    /// (the sink is slow or down); it resumes once fewer than a batch wait
+    /// [default: 4 batches].
+    #[arg(long, env = "SENTIFLOW_PAUSE_THRESHOLD", value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub pause_threshold: Option<u64>,
 
     /// Messages per batch.
     #[arg(long, env = "SENTIFLOW_BATCH_SIZE", value_name = "N", default_value_t = 1000,
@@ -249,8 +296,10 @@ pub struct ProcessArgs {
           value_parser = clap::value_parser!(u64).range(1..=8192))]
     pub cassandra_concurrency: u64,
 
-    /// Consistency level of the inserts.
-    #[arg(long, env = "CASSANDRA_CONSISTENCY", value_enum, default_value_t = ConsistencyArg::LocalQuorum)]
+    /// Consistency level of the inserts (`any` is refused: a row acknowledged
+    /// by a hint alone would have its offset committed, and be lost with the hint).
+    #[arg(long, env = "CASSANDRA_CONSISTENCY", value_name = "LEVEL",
+          default_value = "local-quorum", value_parser = parse_write_consistency)]
     pub consistency: ConsistencyArg,
 
     /// Longest sentence accepted, in bytes; longer ones go to the dead-letter topic.
@@ -258,17 +307,13 @@ pub struct ProcessArgs {
         long,
         env = "SENTIFLOW_MAX_SENTENCE_BYTES",
         value_name = "BYTES",
-        default_value_t = 10_000
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..=100_000_000)
     )]
-    pub max_sentence_bytes: usize,
+    pub max_sentence_bytes: u64,
 
-    /// Print the final summary as one JSON object instead of text.
-    #[arg(long, env = "SENTIFLOW_JSON")]
-    pub json: bool,
-
-    /// No live progress line, even on a terminal.
-    #[arg(long, short, env = "SENTIFLOW_QUIET")]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Cassandra consistency levels that make sense for writes.
@@ -291,14 +336,10 @@ pub struct StatusArgs {
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub cassandra: CassandraArgs,
-
-    /// The consumer group whose lag to show.
-    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "sentiflow")]
-    pub group: String,
-
-    /// Dead-letter topic [default: <topic>.dlq].
-    #[arg(long, env = "KAFKA_DLQ_TOPIC", value_name = "TOPIC")]
-    pub dlq_topic: Option<String>,
+    #[command(flatten)]
+    pub group: GroupArgs,
+    #[command(flatten)]
+    pub dead_letters: DeadLetterArgs,
 
     /// Print one JSON object instead of text.
     #[arg(long, env = "SENTIFLOW_JSON")]
@@ -316,7 +357,8 @@ pub struct VerifyArgs {
     pub seed: u64,
 
     /// How many sentences were produced with that seed.
-    #[arg(long, env = "SENTIFLOW_COUNT", value_name = "N")]
+    #[arg(long, env = "SENTIFLOW_COUNT", value_name = "N",
+          value_parser = clap::value_parser!(u64).range(0..=IDS_PER_SEED))]
     pub count: u64,
 
     /// Print one JSON object instead of text.
@@ -326,8 +368,9 @@ pub struct VerifyArgs {
 
 impl KafkaArgs {
     /// The dead-letter topic for `topic`, unless one is given.
-    pub fn dead_letter_topic(&self, explicit: &Option<String>) -> String {
-        explicit
+    pub fn dead_letter_topic(&self, dead_letters: &DeadLetterArgs) -> String {
+        dead_letters
+            .dlq_topic
             .clone()
             .unwrap_or_else(|| format!("{}.dlq", self.topic))
     }
@@ -336,7 +379,8 @@ impl KafkaArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Stop after this many sentences. Without it, run until Ctrl-C or SIGTERM, then finish cleanly.
-    #[arg(long, env = "SENTIFLOW_COUNT", value_name = "N")]
+    #[arg(long, env = "SENTIFLOW_COUNT", value_name = "N",
+          value_parser = clap::value_parser!(u64).range(0..=IDS_PER_SEED))]
     pub count: Option<u64>,
 
     /// The SQLite database file to write (created when missing).
@@ -366,13 +410,8 @@ pub struct RunArgs {
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub batch_size: u64,
 
-    /// Print the final summary as one JSON object instead of text.
-    #[arg(long, env = "SENTIFLOW_JSON")]
-    pub json: bool,
-
-    /// No live progress line, even on a terminal.
-    #[arg(long, short, env = "SENTIFLOW_QUIET")]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -384,6 +423,39 @@ pub struct ScoreArgs {
     /// Read stdin as JSON lines with `id` and `sentence`; the `id` is echoed in the output.
     #[arg(long, env = "SENTIFLOW_JSONL", conflicts_with = "texts")]
     pub jsonl: bool,
+}
+
+/// The longest duration a flag accepts: a year.
+const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// A duration in seconds: finite, not negative, at most a year.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && (0.0..=MAX_SECONDS).contains(&seconds) => {
+            Ok(Duration::from_secs_f64(seconds))
+        }
+        _ => Err(format!(
+            "expected a number of seconds from 0 to {MAX_SECONDS}, e.g. 2.5"
+        )),
+    }
+}
+
+/// A write consistency level; `any` is refused with the reason.
+fn parse_write_consistency(text: &str) -> Result<ConsistencyArg, String> {
+    use clap::ValueEnum;
+    let level = ConsistencyArg::from_str(text, true).map_err(|_| {
+        let names: Vec<String> = ConsistencyArg::value_variants()
+            .iter()
+            .filter(|level| **level != ConsistencyArg::Any)
+            .filter_map(|level| level.to_possible_value())
+            .map(|value| value.get_name().to_string())
+            .collect();
+        format!("expected one of {}", names.join(", "))
+    })?;
+    if level == ConsistencyArg::Any {
+        return Err("consistency `any` is refused for writes: a row acknowledged by a hint alone would have its offset committed and be lost if the hint is; use one, quorum or local-quorum".into());
+    }
+    Ok(level)
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {

@@ -7,8 +7,9 @@
 //! the `fake` crate into small pools, and each sentence is written into a
 //! caller-owned `String`, so the steady state allocates nothing.
 //!
-//! Ids are `seed * IDS_PER_SEED + index`: the same seed gives the same
-//! sentences and ids, and another seed gives ids that never collide with it.
+//! Ids are `seed * 10^10 + index` (`ids::sentence_id`): the same seed gives
+//! the same sentences and ids, and another seed gives ids that never collide
+//! with it.
 
 use fake::Fake;
 use fake::faker::address::en::CityName;
@@ -19,17 +20,7 @@ use fake::locales::{Data, EN};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-/// How many ids each seed owns; ids of seed `s` are `s * IDS_PER_SEED ..`.
-pub const IDS_PER_SEED: i64 = 10_000_000_000;
-
-/// The largest seed whose ids still fit in an `i64`.
-pub const MAX_SEED: u64 = (i64::MAX / IDS_PER_SEED) as u64 - 1;
-
-/// The id of the `index`-th sentence generated with `seed`.
-pub fn sentence_id(seed: u64, index: u64) -> i64 {
-    debug_assert!(seed <= MAX_SEED && (index as i64) < IDS_PER_SEED);
-    seed as i64 * IDS_PER_SEED + index as i64
-}
+use crate::ids::sentence_id;
 
 /// What kind of text to generate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -76,22 +67,31 @@ impl SentenceGenerator {
     }
 
     /// Clears `out`, writes the next sentence into it and returns its id.
-    pub fn next_into(&mut self, out: &mut String) -> i64 {
+    ///
+    /// `None` once the seed has no ids left (after 10^10 sentences): the
+    /// next id would belong to another seed.
+    pub fn next_into(&mut self, out: &mut String) -> Option<i64> {
+        let id = sentence_id(self.seed, self.next_index)?;
         out.clear();
         match self.style {
             Style::Review => self.write_review(out),
             Style::Lorem => self.write_lorem(out),
         }
-        let id = sentence_id(self.seed, self.next_index);
         self.next_index += 1;
-        id
+        Some(id)
     }
 
-    /// The next sentence and its id, as an owned string.
-    pub fn next_sentence(&mut self) -> (i64, String) {
+    /// The next sentence and its id, as an owned string; `None` once the
+    /// seed has no ids left.
+    pub fn next_sentence(&mut self) -> Option<(i64, String)> {
         let mut out = String::with_capacity(96);
-        let id = self.next_into(&mut out);
-        (id, out)
+        let id = self.next_into(&mut out)?;
+        Some((id, out))
+    }
+
+    /// The seed this generator draws from.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     fn write_review(&mut self, out: &mut String) {
@@ -131,7 +131,7 @@ impl Iterator for SentenceGenerator {
     type Item = (i64, String);
 
     fn next(&mut self) -> Option<Self::Item> {
-        Some(self.next_sentence())
+        self.next_sentence()
     }
 }
 
@@ -605,7 +605,7 @@ mod tests {
             last_a < b[0].0,
             "ids of seed 1 must stay below ids of seed 2"
         );
-        assert_eq!(a[0].0, IDS_PER_SEED);
+        assert_eq!(a[0].0, crate::ids::IDS_PER_SEED as i64);
     }
 
     #[test]

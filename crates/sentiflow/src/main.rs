@@ -79,11 +79,16 @@ fn usage_error(error: clap::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Logs to stderr through `tracing` (librdkafka's own logs included, under
+/// the target `librdkafka`); colour only on a terminal and without `NO_COLOR`.
 fn init_logging(filter: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .init();
 }

@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use tokio::task::JoinHandle;
 
-use crate::record::{DeadLetter, Record, ScoredRecord, Stage, now_ms};
+use crate::record::{DeadLetter, Original, ReasonCode, Record, ScoredRecord, Stage, now_ms};
 use crate::shutdown::Shutdown;
+use crate::stats::ErrorStage;
+pub use crate::stats::{PipelineStats, StatsSnapshot};
 
 /// A batch of input and the token that acknowledges it.
 pub struct Batch<A> {
@@ -59,9 +61,18 @@ pub trait Source: Send {
 /// What a sink did with a batch of rows.
 #[derive(Debug, Default)]
 pub struct WriteOutcome {
-    /// Rows the sink can never store, by index in the batch, with the reason.
-    /// The pipeline turns them into dead letters.
-    pub rejected: Vec<(usize, String)>,
+    /// Rows the sink can never store. The pipeline turns them into dead letters.
+    pub rejected: Vec<RejectedRow>,
+}
+
+/// A row a sink can never store, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejectedRow {
+    /// Its index in the batch.
+    pub index: usize,
+    pub code: ReasonCode,
+    /// For people.
+    pub reason: String,
 }
 
 /// Why a write failed.
@@ -87,11 +98,30 @@ pub trait Sink: Send + Sync + 'static {
 
 /// Where dead letters go.
 pub trait DeadLetterSink: Send + Sync + 'static {
-    /// Durably stores `letters`.
+    /// Durably stores `letters`. On failure, says which were not stored:
+    /// only those are sent again, so a retry never duplicates a letter.
     fn send<'a>(
         &'a self,
         letters: &'a [DeadLetter],
-    ) -> impl Future<Output = Result<(), WriteError>> + Send + 'a;
+    ) -> impl Future<Output = Result<(), DeadLetterFailure>> + Send + 'a;
+}
+
+/// Some dead letters were not stored.
+#[derive(Debug)]
+pub struct DeadLetterFailure {
+    /// Indexes (in the slice given to `send`) of the letters not stored.
+    pub undelivered: Vec<usize>,
+    pub error: WriteError,
+}
+
+impl DeadLetterFailure {
+    /// Every one of `count` letters failed with `error`.
+    pub fn all(count: usize, error: WriteError) -> DeadLetterFailure {
+        DeadLetterFailure {
+            undelivered: (0..count).collect(),
+            error,
+        }
+    }
 }
 
 /// Tuning knobs of the loop.
@@ -112,73 +142,6 @@ impl Default for PipelineOptions {
             max_backoff: Duration::from_secs(5),
         }
     }
-}
-
-/// Live counters, shared with progress reporting and metrics.
-#[derive(Debug, Default)]
-pub struct PipelineStats {
-    /// Records and dead letters taken from the source.
-    pub received: AtomicU64,
-    /// Rows durably written.
-    pub written: AtomicU64,
-    /// Dead letters durably written.
-    pub dead_lettered: AtomicU64,
-    pub positive: AtomicU64,
-    pub negative: AtomicU64,
-    pub neutral: AtomicU64,
-    /// Transient write failures that were retried.
-    pub write_retries: AtomicU64,
-    /// Microseconds the loop had room for a batch but the source had none:
-    /// the source is the bottleneck when this grows.
-    pub waited_on_source_us: AtomicU64,
-    /// Microseconds the loop waited with every in-flight slot taken: the
-    /// scorer or the sink is the bottleneck when this grows.
-    pub waited_on_sink_us: AtomicU64,
-}
-
-impl PipelineStats {
-    fn count_labels(&self, rows: &[ScoredRecord]) {
-        let (mut pos, mut neg, mut neu) = (0, 0, 0);
-        for row in rows {
-            match row.label {
-                vader::Label::Positive => pos += 1,
-                vader::Label::Negative => neg += 1,
-                vader::Label::Neutral => neu += 1,
-            }
-        }
-        self.positive.fetch_add(pos, Ordering::Relaxed);
-        self.negative.fetch_add(neg, Ordering::Relaxed);
-        self.neutral.fetch_add(neu, Ordering::Relaxed);
-    }
-
-    /// A consistent-enough copy of the counters.
-    pub fn snapshot(&self) -> StatsSnapshot {
-        StatsSnapshot {
-            received: self.received.load(Ordering::Relaxed),
-            written: self.written.load(Ordering::Relaxed),
-            dead_lettered: self.dead_lettered.load(Ordering::Relaxed),
-            positive: self.positive.load(Ordering::Relaxed),
-            negative: self.negative.load(Ordering::Relaxed),
-            neutral: self.neutral.load(Ordering::Relaxed),
-            write_retries: self.write_retries.load(Ordering::Relaxed),
-            waited_on_source_us: self.waited_on_source_us.load(Ordering::Relaxed),
-            waited_on_sink_us: self.waited_on_sink_us.load(Ordering::Relaxed),
-        }
-    }
-}
-
-/// A copy of [`PipelineStats`] at one moment.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct StatsSnapshot {
-    pub received: u64,
-    pub written: u64,
-    pub dead_lettered: u64,
-    pub positive: u64,
-    pub negative: u64,
-    pub neutral: u64,
-    pub write_retries: u64,
-    pub waited_on_source_us: u64,
-    pub waited_on_sink_us: u64,
 }
 
 /// How the loop ended.
@@ -207,6 +170,11 @@ where
     K: Sink,
     D: DeadLetterSink,
 {
+    let context = Arc::new(BatchContext {
+        options: options.clone(),
+        stats: Arc::clone(&stats),
+        shutdown: shutdown.clone(),
+    });
     let mut in_flight: VecDeque<JoinHandle<Result<S::Ack, BatchFailure>>> = VecDeque::new();
     let mut exhausted = false;
     let mut abandoned = false;
@@ -256,14 +224,12 @@ where
                     None => exhausted = true,
                     Some(batch) => {
                         let taken = (batch.records.len() + batch.dead_letters.len()) as u64;
-                        stats.received.fetch_add(taken, Ordering::Relaxed);
+                        stats.count_received(taken, now_ms());
                         in_flight.push_back(tokio::spawn(process_batch(
                             batch,
                             Arc::clone(&sink),
                             Arc::clone(&dead_letters),
-                            options.clone(),
-                            Arc::clone(&stats),
-                            shutdown.clone(),
+                            Arc::clone(&context),
                         )));
                     }
                 }
@@ -273,17 +239,25 @@ where
             break;
         }
     }
-    if abandoned {
-        return Ok(Ending::Abandoned);
-    }
+    // Everything acknowledged so far is written, in order: commit it, whatever the ending.
     source.close().await?;
-    Ok(if exhausted {
+    Ok(if abandoned {
+        Ending::Abandoned
+    } else if exhausted {
         Ending::Exhausted
     } else {
         Ending::Interrupted
     })
 }
 
+/// What every batch task shares.
+struct BatchContext {
+    options: PipelineOptions,
+    stats: Arc<PipelineStats>,
+    shutdown: Shutdown,
+}
+
+#[derive(Debug)]
 enum BatchFailure {
     /// Writes kept failing until a shutdown was requested.
     GaveUp,
@@ -296,14 +270,14 @@ async fn process_batch<A, K, D>(
     batch: Batch<A>,
     sink: Arc<K>,
     dead_letter_sink: Arc<D>,
-    options: PipelineOptions,
-    stats: Arc<PipelineStats>,
-    shutdown: Shutdown,
+    context: Arc<BatchContext>,
 ) -> Result<A, BatchFailure>
 where
     K: Sink,
     D: DeadLetterSink,
 {
+    let started = Instant::now();
+    let stats = &context.stats;
     let Batch {
         records,
         mut dead_letters,
@@ -315,79 +289,154 @@ where
         .map(|record| ScoredRecord::score(record, processed_at_ms))
         .collect();
 
-    let outcome = with_retries(&options, &stats, &shutdown, || sink.write(&rows)).await?;
-    let written = rows.len() - outcome.rejected.len();
-    if outcome.rejected.is_empty() {
-        stats.count_labels(&rows);
-    } else {
+    if !rows.is_empty() {
+        let outcome = write_rows(&*sink, &rows, &context).await?;
         let mut rejected = vec![false; rows.len()];
-        for (index, reason) in outcome.rejected {
-            rejected[index] = true;
-            dead_letters.push(rejected_row(&rows[index], reason));
+        for rejection in outcome.rejected {
+            rejected[rejection.index] = true;
+            dead_letters.push(rejected_row(&rows[rejection.index], rejection));
         }
-        let kept: Vec<ScoredRecord> = rows
+        let kept = rows
             .iter()
             .zip(&rejected)
             .filter(|(_, rejected)| !**rejected)
-            .map(|(row, _)| row.clone())
-            .collect();
-        stats.count_labels(&kept);
+            .map(|(row, _)| row);
+        stats.count_labels(kept);
+        let written = rejected.iter().filter(|rejected| !**rejected).count();
+        stats.count_written(written as u64, now_ms());
     }
-    stats.written.fetch_add(written as u64, Ordering::Relaxed);
-
     if !dead_letters.is_empty() {
-        with_retries(&options, &stats, &shutdown, || {
-            dead_letter_sink.send(&dead_letters)
-        })
-        .await?;
-        stats
-            .dead_lettered
-            .fetch_add(dead_letters.len() as u64, Ordering::Relaxed);
+        send_dead_letters(&*dead_letter_sink, dead_letters, &context).await?;
     }
+    stats.batch_seconds.observe(started.elapsed());
     Ok(ack)
 }
 
-/// A row the sink refused, as a dead letter in the data contract's shape.
-fn rejected_row(row: &ScoredRecord, reason: String) -> DeadLetter {
-    let record = &row.record;
-    let payload = serde_json::json!({
-        "id": record.id,
-        "sentence": record.sentence,
-        "ts": record.produced_at_ms,
-    });
-    DeadLetter {
-        key: Some(record.id.to_string().into_bytes()),
-        payload: payload.to_string().into_bytes(),
-        reason,
-        stage: Stage::Write,
-        origin: record.origin,
+/// Writes `rows`, retrying transient failures.
+async fn write_rows<K: Sink>(
+    sink: &K,
+    rows: &[ScoredRecord],
+    context: &BatchContext,
+) -> Result<WriteOutcome, BatchFailure> {
+    let stats = &context.stats;
+    let mut backoff = context.options.initial_backoff;
+    loop {
+        let attempt = Instant::now();
+        match sink.write(rows).await {
+            Ok(outcome) => {
+                stats.sink_write_seconds.observe(attempt.elapsed());
+                stats.sink_healthy.set(true);
+                return Ok(outcome);
+            }
+            Err(WriteError::Fatal(error)) => {
+                stats.errors.add(ErrorStage::Sending, "write_fatal");
+                return Err(BatchFailure::Fatal(error));
+            }
+            Err(WriteError::Transient(error)) => {
+                stats.errors.add(ErrorStage::Sending, "write_transient");
+                stats.sink_healthy.set(false);
+                back_off(context, &mut backoff, "write failed", &error).await?;
+            }
+        }
     }
 }
 
-async fn with_retries<'a, T, F, Fut>(
-    options: &PipelineOptions,
-    stats: &PipelineStats,
-    shutdown: &Shutdown,
-    mut attempt: F,
-) -> Result<T, BatchFailure>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, WriteError>> + 'a,
-{
-    let mut backoff = options.initial_backoff;
+/// Sends `letters`, retrying only those not yet stored.
+async fn send_dead_letters<D: DeadLetterSink>(
+    sink: &D,
+    mut letters: Vec<DeadLetter>,
+    context: &BatchContext,
+) -> Result<(), BatchFailure> {
+    let stats = &context.stats;
+    let mut backoff = context.options.initial_backoff;
     loop {
-        match attempt().await {
-            Ok(value) => return Ok(value),
-            Err(WriteError::Fatal(error)) => return Err(BatchFailure::Fatal(error)),
-            Err(WriteError::Transient(error)) => {
-                stats.write_retries.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("write failed, retrying in {backoff:?}: {error:#}");
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = shutdown.requested() => return Err(BatchFailure::GaveUp),
+        let (delivered, failure) = match sink.send(&letters).await {
+            Ok(()) => (std::mem::take(&mut letters), None),
+            Err(failure) => {
+                let mut undelivered = vec![false; letters.len()];
+                for index in &failure.undelivered {
+                    if let Some(slot) = undelivered.get_mut(*index) {
+                        *slot = true;
+                    }
                 }
-                backoff = (backoff * 2).min(options.max_backoff);
+                let (kept, delivered): (Vec<_>, Vec<_>) = letters
+                    .into_iter()
+                    .zip(undelivered)
+                    .partition(|(_, undelivered)| *undelivered);
+                letters = kept.into_iter().map(|(letter, _)| letter).collect();
+                (
+                    delivered.into_iter().map(|(letter, _)| letter).collect(),
+                    Some(failure.error),
+                )
+            }
+        };
+        stats
+            .dead_lettered
+            .fetch_add(delivered.len() as u64, Ordering::Relaxed);
+        for letter in &delivered {
+            stats.dead_letters_by_reason.add(letter.code, 1);
+        }
+        match failure {
+            None => return Ok(()),
+            Some(WriteError::Fatal(error)) => {
+                stats.errors.add(ErrorStage::Sending, "dead_letter_fatal");
+                return Err(BatchFailure::Fatal(error));
+            }
+            Some(WriteError::Transient(error)) => {
+                stats
+                    .errors
+                    .add(ErrorStage::Sending, "dead_letter_transient");
+                if letters.is_empty() {
+                    return Ok(());
+                }
+                back_off(context, &mut backoff, "dead-letter write failed", &error).await?;
             }
         }
+    }
+}
+
+/// Waits `backoff` (doubled for next time) before a retry; gives up when a
+/// shutdown is requested meanwhile.
+async fn back_off(
+    context: &BatchContext,
+    backoff: &mut Duration,
+    what: &str,
+    error: &anyhow::Error,
+) -> Result<(), BatchFailure> {
+    context.stats.write_retries.fetch_add(1, Ordering::Relaxed);
+    tracing::warn!("{what}, retrying in {backoff:?}: {error:#}");
+    tokio::select! {
+        _ = tokio::time::sleep(*backoff) => {}
+        _ = context.shutdown.requested() => return Err(BatchFailure::GaveUp),
+    }
+    *backoff = (*backoff * 2).min(context.options.max_backoff);
+    Ok(())
+}
+
+/// A row the sink refused, as a dead letter: the message it came from byte
+/// for byte, or (from a source without messages) the row in the data
+/// contract's shape.
+fn rejected_row(row: &ScoredRecord, rejection: RejectedRow) -> DeadLetter {
+    let record = &row.record;
+    let original = record.original.clone().unwrap_or_else(|| {
+        let mut value = Vec::new();
+        crate::record::encode_value(
+            &mut value,
+            record.id,
+            &record.sentence,
+            record.produced_at_ms,
+        );
+        Original {
+            key: Some(record.id.to_string().into()),
+            value: Some(value.into()),
+            headers: Vec::new(),
+        }
+    });
+    DeadLetter {
+        original,
+        code: rejection.code,
+        reason: rejection.reason,
+        stage: Stage::Write,
+        origin: record.origin,
     }
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt as _;
 use scylla::client::session::Session;
 use scylla::value::CqlTimestamp;
-use sentiflow::pipeline::{Sink, WriteError};
-use sentiflow::record::{Origin, Record, ScoredRecord};
+use sentiflow::pipeline::{RejectedRow, Sink, WriteError};
+use sentiflow::record::{Origin, ReasonCode, Record, ScoredRecord};
 use sentiflow::sinks::cassandra::{
     CassandraOptions, CassandraSink, Creation, connect, count_rows, setup, stored_ids,
 };
@@ -77,12 +77,13 @@ fn scored(ids: impl IntoIterator<Item = i64>) -> Vec<ScoredRecord> {
         .map(|id| {
             let record = Record {
                 id,
-                sentence: format!("Sentence {id} is a great and wonderful thing"),
+                sentence: format!("Sentence {id} is a great and wonderful thing").into(),
                 produced_at_ms: 1_700_000_000_000 + id,
                 origin: Some(Origin {
                     partition: (id % 2) as i32,
                     offset: id,
                 }),
+                original: None,
             };
             ScoredRecord::score(record, 1_700_000_009_000)
         })
@@ -180,7 +181,7 @@ async fn rewriting_the_same_ids_leaves_one_row_per_id() {
             .unwrap()
             .single_row()
             .unwrap();
-        assert_eq!(row.0, expected.record.sentence);
+        assert_eq!(row.0, &*expected.record.sentence);
         assert_eq!(row.1, expected.label.as_str());
         let scores = &expected.scores;
         assert_eq!((row.2, row.3, row.4, row.5), (scores.compound, scores.pos, scores.neu, scores.neg));
@@ -214,10 +215,11 @@ async fn the_original_readme_table_works_and_an_oversize_id_is_rejected() {
         let outcome = sink.write(&rows).await.expect("write");
         assert_eq!(
             outcome.rejected,
-            [(
-                2,
-                format!("id 30000000001 does not fit the int column {keyspace}.sentimental_analysis.id")
-            )]
+            [RejectedRow {
+                index: 2,
+                code: ReasonCode::IdOutOfRange,
+                reason: format!("id 30000000001 does not fit the int column {keyspace}.sentimental_analysis.id")
+            }]
         );
         let ids = stored_ids(&options).await.expect("ids");
         assert_eq!(ids, [-5, 1, 2, i64::from(i32::MAX)]);

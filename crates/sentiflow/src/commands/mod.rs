@@ -1,5 +1,6 @@
 //! One module per subcommand; `main.rs` dispatches to them.
 
+pub mod drive;
 pub mod process;
 pub mod produce;
 pub mod run;

@@ -1,16 +1,25 @@
 //! `sentiflow produce`: sentences -> Kafka, with an idempotent producer and acks=all.
+//!
+//! The summary accounts for every message: sent (the broker confirmed it),
+//! failed (the broker or the client refused it, with the first reasons),
+//! unknown (never confirmed either way, e.g. the producer was stopped), and,
+//! for a file, lines skipped because they are not UTF-8.
 
 use std::collections::VecDeque;
 use std::io::BufRead;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use rdkafka::error::KafkaError;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
 
 use crate::cli::ProduceArgs;
-use crate::generate::{IDS_PER_SEED, SentenceGenerator, sentence_id};
+use crate::generate::SentenceGenerator;
+use crate::ids::{self, MAX_FILE_SEED};
 use crate::kafka::{self, contract};
 use crate::pipeline::{PipelineStats, StatsSnapshot};
 use crate::progress::{Progress, thousands};
@@ -20,41 +29,140 @@ use crate::shutdown::Shutdown;
 /// Messages sent but not yet confirmed; bounds memory and keeps the pipe full.
 const MAX_UNCONFIRMED: usize = 20_000;
 
+/// Reasons of failed deliveries kept for the summary.
+const FAILURES_KEPT: usize = 10;
+
 /// Where the sentences come from.
 enum Sentences {
     Generated(SentenceGenerator),
-    File(std::io::BufReader<std::fs::File>, u64),
+    File {
+        reader: std::io::BufReader<std::fs::File>,
+        path: PathBuf,
+        /// The next line's number, from 0.
+        line: u64,
+        seed: u64,
+        /// Lines that are not UTF-8, skipped.
+        skipped: u64,
+        bytes: Vec<u8>,
+    },
 }
 
 impl Sentences {
-    /// Writes the next sentence into `out` and returns its id, or `None` at the end of a file.
-    fn next_into(&mut self, seed: u64, out: &mut String) -> anyhow::Result<Option<i64>> {
+    fn open(args: &ProduceArgs) -> anyhow::Result<Sentences> {
+        Ok(match &args.from_file {
+            Some(path) => {
+                anyhow::ensure!(
+                    args.seed <= MAX_FILE_SEED,
+                    "--seed with --from-file can be at most {MAX_FILE_SEED} (lines have ids of their own); use a smaller seed"
+                );
+                let file = std::fs::File::open(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                Sentences::File {
+                    reader: std::io::BufReader::new(file),
+                    path: path.clone(),
+                    line: 0,
+                    seed: args.seed,
+                    skipped: 0,
+                    bytes: Vec::with_capacity(256),
+                }
+            }
+            None => Sentences::Generated(SentenceGenerator::new(args.seed, args.style)),
+        })
+    }
+
+    /// Writes the next sentence into `out` and returns its id, or `None` at
+    /// the end of a file.
+    fn next_into(&mut self, out: &mut String) -> anyhow::Result<Option<i64>> {
         match self {
-            Sentences::Generated(generator) => Ok(Some(generator.next_into(out))),
-            Sentences::File(reader, line) => loop {
-                out.clear();
-                if reader.read_line(out)? == 0 {
+            Sentences::Generated(generator) => match generator.next_into(out) {
+                Some(id) => Ok(Some(id)),
+                None => anyhow::bail!(
+                    "seed {} has no ids left (10,000,000,000 sentences); go on with --seed {}",
+                    generator.seed(),
+                    generator.seed() + 1
+                ),
+            },
+            Sentences::File {
+                reader,
+                path,
+                line,
+                seed,
+                skipped,
+                bytes,
+            } => loop {
+                bytes.clear();
+                if reader
+                    .read_until(b'\n', bytes)
+                    .with_context(|| format!("cannot read {}", path.display()))?
+                    == 0
+                {
                     return Ok(None);
                 }
-                let index = *line;
+                let number = *line;
                 *line += 1;
-                let trimmed = out.trim_end_matches(['\n', '\r']).len();
-                out.truncate(trimmed);
-                if !out.trim().is_empty() {
-                    // The line number is the id's index: the same file gives the same ids.
-                    anyhow::ensure!(
-                        (index as i64) < IDS_PER_SEED,
-                        "the file has more than {IDS_PER_SEED} lines"
-                    );
-                    return Ok(Some(sentence_id(seed, index)));
+                while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+                    bytes.pop();
                 }
+                let Ok(text) = std::str::from_utf8(bytes) else {
+                    *skipped += 1;
+                    tracing::warn!(
+                        "{} line {} is not valid UTF-8: skipped",
+                        path.display(),
+                        number + 1
+                    );
+                    continue;
+                };
+                if text.trim().is_empty() {
+                    continue;
+                }
+                out.clear();
+                out.push_str(text);
+                // The line number is the id's index: the same file gives the same ids.
+                let id = ids::file_line_id(*seed, number).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{} has more lines than ids ({})",
+                        path.display(),
+                        ids::IDS_PER_SEED
+                    )
+                })?;
+                return Ok(Some(id));
             },
+        }
+    }
+
+    fn skipped(&self) -> u64 {
+        match self {
+            Sentences::Generated(_) => 0,
+            Sentences::File { skipped, .. } => *skipped,
+        }
+    }
+}
+
+/// What happened to the messages.
+#[derive(Default)]
+struct Deliveries {
+    /// Confirmed by the broker.
+    sent: AtomicU64,
+    /// Refused, by the broker or the client.
+    failed: AtomicU64,
+    /// Never confirmed either way.
+    unknown: AtomicU64,
+    failures: std::sync::Mutex<Vec<String>>,
+}
+
+impl Deliveries {
+    fn fail(&self, reason: String) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if failures.len() < FAILURES_KEPT && !failures.contains(&reason) {
+            failures.push(reason);
         }
     }
 }
 
 pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
     let kafka_args = &args.kafka;
+    let mut sentences = Sentences::open(&args)?;
     tokio::task::block_in_place(|| kafka::require_topic(kafka_args))?;
     let mut config = kafka::producer_config(kafka_args);
     config
@@ -70,27 +178,22 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
             .fetch_metadata(Some(&kafka_args.topic), kafka::CONNECT_TIMEOUT)
     })
     .map_err(|error| kafka::unreachable(kafka_args, &error))?;
-
-    let (mut sentences, count) = match &args.from_file {
-        Some(path) => {
-            let file = std::fs::File::open(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            (
-                Sentences::File(std::io::BufReader::new(file), 0),
-                args.count.unwrap_or(u64::MAX),
-            )
-        }
-        None => (
-            Sentences::Generated(SentenceGenerator::new(args.seed, args.style)),
-            args.count.unwrap_or(1000),
-        ),
-    };
+    let count = args.count.unwrap_or(match args.from_file {
+        Some(_) => u64::MAX,
+        None => 1000,
+    });
 
     let (trigger, shutdown) = Shutdown::new();
     trigger.on_signals();
-    // The pipeline's counters, reused: `written` counts confirmed deliveries, `dead_lettered` failed ones.
+    // The pipeline's counters drive the progress line: `written` counts
+    // confirmed deliveries, `dead_lettered` failed ones.
     let stats = Arc::new(PipelineStats::default());
-    let progress = Progress::start(Arc::clone(&stats), args.quiet || args.json, render_sent);
+    let progress = Progress::start(
+        Arc::clone(&stats),
+        args.output.quiet || args.output.json,
+        render_sent,
+    );
+    let deliveries = Deliveries::default();
     let started = Instant::now();
 
     let mut unconfirmed: VecDeque<DeliveryFuture> = VecDeque::with_capacity(MAX_UNCONFIRMED);
@@ -98,14 +201,19 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
     let mut value = Vec::with_capacity(256);
     let mut key = String::with_capacity(24);
     let (mut first_id, mut last_id) = (None, None);
-    let mut failures: Vec<String> = Vec::new();
-    let mut sent = 0u64;
-    while sent < count && !shutdown.is_requested() {
-        let Some(id) = sentences.next_into(args.seed, &mut sentence)? else {
-            break;
+    let mut attempted = 0u64;
+    let mut stopped: Option<String> = None;
+    while attempted < count && !shutdown.is_requested() {
+        let id = match sentences.next_into(&mut sentence) {
+            Ok(Some(id)) => id,
+            Ok(None) => break,
+            Err(error) => {
+                stopped = Some(format!("{error:#}"));
+                break;
+            }
         };
         if let Some(rate) = args.rate {
-            let due = started + Duration::from_secs_f64(sent as f64 / rate);
+            let due = started + Duration::from_secs_f64(attempted as f64 / rate);
             if due > Instant::now() + Duration::from_millis(1) {
                 tokio::time::sleep_until(due.into()).await;
             }
@@ -113,6 +221,9 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
         contract::encode_value(&mut value, id, &sentence, now_ms());
         key.clear();
         key.push_str(&id.to_string());
+        attempted += 1;
+        first_id.get_or_insert(id);
+        last_id = Some(id);
         loop {
             let record = FutureRecord::to(&kafka_args.topic)
                 .key(key.as_str())
@@ -125,56 +236,75 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
                 Err((error, _)) if is_queue_full(&error) => {
                     // librdkafka's queue is full: wait for the oldest delivery, then retry.
                     match unconfirmed.pop_front() {
-                        Some(oldest) => confirm(oldest, &stats, &mut failures).await,
+                        Some(oldest) => confirm(oldest, &stats, &deliveries).await,
                         None => tokio::time::sleep(Duration::from_millis(10)).await,
                     }
                 }
-                Err((error, _)) => anyhow::bail!(
-                    "cannot send to {}: {}",
-                    kafka_args.topic,
-                    kafka::describe_error(&error)
-                ),
+                Err((error, _)) => {
+                    deliveries.fail(kafka::describe_error(&error));
+                    stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                    if stops_producing(&error) {
+                        stopped = Some(format!(
+                            "cannot send to {}: {}",
+                            kafka_args.topic,
+                            kafka::describe_error(&error)
+                        ));
+                    }
+                    break;
+                }
             }
         }
-        first_id.get_or_insert(id);
-        last_id = Some(id);
-        sent += 1;
+        if stopped.is_some() {
+            break;
+        }
         if unconfirmed.len() >= MAX_UNCONFIRMED {
             let oldest = unconfirmed.pop_front().expect("not empty");
-            confirm(oldest, &stats, &mut failures).await;
+            confirm(oldest, &stats, &deliveries).await;
         }
     }
     for delivery in unconfirmed {
-        confirm(delivery, &stats, &mut failures).await;
+        confirm(delivery, &stats, &deliveries).await;
     }
     let _ = tokio::task::block_in_place(|| producer.flush(Duration::from_secs(30)));
     progress.finish().await;
 
     let elapsed = started.elapsed().as_secs_f64();
-    let totals = stats.snapshot();
-    let summary = serde_json::json!({
-        "sent": totals.written,
-        "failed": totals.dead_lettered,
-        "elapsed_seconds": elapsed,
-        "messages_per_second": totals.written as f64 / elapsed.max(1e-9),
-        "topic": kafka_args.topic,
-        "brokers": kafka_args.brokers,
-        "seed": args.seed,
-        "first_id": first_id,
-        "last_id": last_id,
-        "interrupted": shutdown.is_requested(),
-    });
-    if args.json {
+    let sent = deliveries.sent.load(Ordering::Relaxed);
+    let failed = deliveries.failed.load(Ordering::Relaxed);
+    let unknown = deliveries.unknown.load(Ordering::Relaxed);
+    let skipped = sentences.skipped();
+    let failures = deliveries
+        .failures
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if args.output.json {
+        let summary = serde_json::json!({
+            "sent": sent,
+            "failed": failed,
+            "unknown": unknown,
+            "skipped_lines": skipped,
+            "elapsed_seconds": elapsed,
+            "messages_per_second": sent as f64 / elapsed.max(1e-9),
+            "topic": kafka_args.topic,
+            "brokers": kafka_args.brokers,
+            "seed": args.seed,
+            "first_id": first_id,
+            "last_id": last_id,
+            "interrupted": shutdown.is_requested(),
+            "failures": failures,
+        });
         println!("{summary}");
     } else {
         println!(
-            "sentiflow produce: {} sentences sent to topic {} at {} in {:.2} s ({}/s), {} failed{}",
-            thousands(totals.written),
+            "sentiflow produce: {} sentences sent to topic {} at {} in {:.2} s ({}/s), {} failed, {} unknown{}",
+            thousands(sent),
             kafka_args.topic,
             kafka_args.brokers,
             elapsed,
-            thousands((totals.written as f64 / elapsed.max(1e-9)) as u64),
-            thousands(totals.dead_lettered),
+            thousands((sent as f64 / elapsed.max(1e-9)) as u64),
+            thousands(failed),
+            thousands(unknown),
             if shutdown.is_requested() {
                 " (interrupted)"
             } else {
@@ -184,38 +314,58 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
         if let (Some(first), Some(last)) = (first_id, last_id) {
             println!("  ids       {first} .. {last} (seed {})", args.seed);
         }
+        if skipped > 0 {
+            println!(
+                "  skipped   {} lines that are not UTF-8 (each named in the log)",
+                thousands(skipped)
+            );
+        }
     }
-    if let Some(first) = failures.first() {
+    if let Some(reason) = stopped {
+        anyhow::bail!("{reason}; {sent} sent, {failed} failed, {unknown} unknown before stopping");
+    }
+    if failed + unknown > 0 {
         anyhow::bail!(
-            "{} of {} messages were not delivered; first error: {first}",
-            totals.dead_lettered,
-            totals.written + totals.dead_lettered
+            "{} of {} messages were not confirmed ({failed} failed, {unknown} unknown); first error: {}",
+            failed + unknown,
+            sent + failed + unknown,
+            failures.first().map_or("none reported", String::as_str)
         );
     }
     Ok(())
 }
 
-fn is_queue_full(error: &rdkafka::error::KafkaError) -> bool {
-    error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::QueueFull)
+fn is_queue_full(error: &KafkaError) -> bool {
+    error.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull)
+}
+
+/// A send error that every following message would get too.
+fn stops_producing(error: &KafkaError) -> bool {
+    use RDKafkaErrorCode as Code;
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            Code::Fatal
+                | Code::UnknownTopic
+                | Code::TopicAuthorizationFailed
+                | Code::ClusterAuthorizationFailed
+        )
+    )
 }
 
 /// Waits for one delivery report and counts it.
-async fn confirm(delivery: DeliveryFuture, stats: &PipelineStats, failures: &mut Vec<String>) {
+async fn confirm(delivery: DeliveryFuture, stats: &PipelineStats, deliveries: &Deliveries) {
     match delivery.await {
         Ok(Ok(_)) => {
+            deliveries.sent.fetch_add(1, Ordering::Relaxed);
             stats.written.fetch_add(1, Ordering::Relaxed);
         }
         Ok(Err((error, _))) => {
+            deliveries.fail(kafka::describe_error(&error));
             stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
-            if failures.len() < 10 {
-                failures.push(kafka::describe_error(&error));
-            }
         }
         Err(_) => {
-            stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
-            if failures.len() < 10 {
-                failures.push("the producer went away before confirming delivery".into());
-            }
+            deliveries.unknown.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

@@ -1,14 +1,15 @@
 //! `sentiflow run`: the whole pipeline embedded, generator -> VADER -> SQLite.
 
 use std::sync::Arc;
-use std::time::Instant;
 
+use super::drive::{Drive, PipelineSummary};
 use crate::cli::RunArgs;
-use crate::pipeline::{self, Ending, PipelineOptions, PipelineStats};
-use crate::progress::{Progress, percent, render_rows, thousands};
+use crate::pipeline::{PipelineOptions, PipelineStats};
+use crate::progress::{percent, thousands};
 use crate::shutdown::Shutdown;
 use crate::sinks::sqlite::{SqliteSink, TABLE};
 use crate::sources::memory::{GeneratorOptions, MemorySource};
+use crate::stats::Components;
 
 /// Batches waiting between the generator and the scorers.
 const QUEUE_BATCHES: usize = 4;
@@ -26,100 +27,63 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         batch_size: args.batch_size as usize,
         queue_batches: QUEUE_BATCHES,
     });
-    let stats = Arc::new(PipelineStats::default());
-    let progress = Progress::start(Arc::clone(&stats), args.quiet || args.json, render_rows);
-    let started = Instant::now();
-    let ending = pipeline::run(
+    let stats = Arc::new(PipelineStats::new(Components {
+        source: "memory_source",
+        sink: "sqlite_sink",
+        dead_letters: "sqlite_sink",
+    }));
+    let summary = Drive {
         source,
-        Arc::clone(&sink),
-        Arc::clone(&sink),
-        &PipelineOptions::default(),
-        Arc::clone(&stats),
+        sink: Arc::clone(&sink),
+        dead_letters: Arc::clone(&sink),
+        options: PipelineOptions::default(),
+        stats,
         shutdown,
-    )
-    .await;
-    progress.finish().await;
-    let ending = ending?;
-    let elapsed = started.elapsed().as_secs_f64();
-    let totals = stats.snapshot();
-    let summary = Summary {
-        ending: match ending {
-            Ending::Exhausted => "completed",
-            Ending::Interrupted => "interrupted",
-            Ending::Abandoned => "abandoned",
-        },
-        rows_written: totals.written,
-        dead_letters: totals.dead_lettered,
-        elapsed_seconds: elapsed,
-        rows_per_second: totals.written as f64 / elapsed.max(1e-9),
-        positive: totals.positive,
-        negative: totals.negative,
-        neutral: totals.neutral,
-        db: sink.path().display().to_string(),
-        table: TABLE,
-        seed: args.seed,
-    };
-    if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
+        output: &args.output,
+    }
+    .run("completed")
+    .await?;
+    let db = sink.path().display().to_string();
+    if args.output.json {
+        let extra = serde_json::json!({"db": db, "table": TABLE, "seed": args.seed});
+        println!("{}", summary.to_json(extra));
     } else {
-        summary.print();
+        print_summary(&summary, &db, args.seed);
     }
     Ok(())
 }
 
-/// What `run` prints at the end, as text or JSON.
-#[derive(serde::Serialize)]
-struct Summary {
-    ending: &'static str,
-    rows_written: u64,
-    dead_letters: u64,
-    elapsed_seconds: f64,
-    rows_per_second: f64,
-    positive: u64,
-    negative: u64,
-    neutral: u64,
-    db: String,
-    table: &'static str,
-    seed: u64,
-}
-
-impl Summary {
-    fn print(&self) {
-        let how = match self.ending {
-            "interrupted" => " (interrupted: every row present is complete)",
-            "abandoned" => " (stopped while writes were failing)",
-            _ => "",
-        };
+fn print_summary(summary: &PipelineSummary, db: &str, seed: u64) {
+    let how = match summary.ending {
+        "interrupted" => " (interrupted: every row present is complete)",
+        "abandoned" => " (stopped while writes were failing)",
+        _ => "",
+    };
+    println!(
+        "sentiflow run: {} rows written in {:.2} s ({} rows/s){how}",
+        thousands(summary.rows_written),
+        summary.elapsed_seconds,
+        thousands(summary.rows_per_second as u64)
+    );
+    for (label, count) in [
+        ("positive", summary.positive),
+        ("negative", summary.negative),
+        ("neutral", summary.neutral),
+    ] {
         println!(
-            "sentiflow run: {} rows written in {:.2} s ({} rows/s){how}",
-            thousands(self.rows_written),
-            self.elapsed_seconds,
-            thousands(self.rows_per_second as u64)
-        );
-        for (label, count) in [
-            ("positive", self.positive),
-            ("negative", self.negative),
-            ("neutral", self.neutral),
-        ] {
-            println!(
-                "  {label:<9} {:>12} ({:.1}%)",
-                thousands(count),
-                percent(count, self.rows_written)
-            );
-        }
-        if self.dead_letters > 0 {
-            println!(
-                "  dead letters {} (table dead_letters)",
-                thousands(self.dead_letters)
-            );
-        }
-        println!(
-            "  database  {} (table {}, seed {})",
-            self.db, self.table, self.seed
-        );
-        println!(
-            "  look:     sqlite3 {} \"SELECT sentimental_analysis, count(*), round(avg(compound), 3) FROM {} GROUP BY 1\"",
-            self.db, self.table
+            "  {label:<9} {:>12} ({:.1}%)",
+            thousands(count),
+            percent(count, summary.rows_written)
         );
     }
+    if summary.dead_letters > 0 {
+        println!(
+            "  dead letters {} (table dead_letters)",
+            thousands(summary.dead_letters)
+        );
+    }
+    println!("  database  {db} (table {TABLE}, seed {seed})");
+    println!(
+        "  look:     sqlite3 {db} \"SELECT sentimental_analysis, count(*), round(avg(compound), 3) FROM {TABLE} GROUP BY 1\""
+    );
 }

@@ -13,7 +13,7 @@ pub async fn run(args: SetupArgs) -> anyhow::Result<()> {
             flush_messages: args.flush_messages,
             min_insync_replicas: args.min_insync_replicas,
         };
-        let dead_letter_topic = args.kafka.dead_letter_topic(&None);
+        let dead_letter_topic = args.kafka.dead_letter_topic(&args.dead_letters);
         let topics = [args.kafka.topic.as_str(), dead_letter_topic.as_str()];
         for line in admin::create_topics(&args.kafka, &topics, &spec).await? {
             println!("kafka: {line}");

@@ -6,9 +6,9 @@ use crate::progress::thousands;
 use crate::sinks::cassandra;
 
 pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
-    let dead_letter_topic = args.kafka.dead_letter_topic(&args.dlq_topic);
+    let dead_letter_topic = args.kafka.dead_letter_topic(&args.dead_letters);
     let topic = tokio::task::block_in_place(|| {
-        admin::topic_status(&args.kafka, &args.group, &dead_letter_topic)
+        admin::topic_status(&args.kafka, &args.group.group, &dead_letter_topic)
     })?;
     let options = super::cassandra_options(&args.cassandra, ConsistencyArg::One, 1);
     let rows = cassandra::count_rows(&options).await?;
@@ -17,7 +17,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
     if args.json {
         let summary = serde_json::json!({
             "topic": args.kafka.topic,
-            "group": args.group,
+            "group": args.group.group,
             "partitions": topic.partitions,
             "lag": total_lag,
             "dead_letter_topic": dead_letter_topic,
@@ -31,7 +31,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
     }
     println!(
         "topic {} (group {}) at {}",
-        args.kafka.topic, args.group, args.kafka.brokers
+        args.kafka.topic, args.group.group, args.kafka.brokers
     );
     println!(
         "  {:>9}  {:>14}  {:>14}  {:>12}",

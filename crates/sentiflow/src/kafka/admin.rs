@@ -177,6 +177,30 @@ async fn describe_existing(
     })
 }
 
+/// The value of one config of `topic` (e.g. `max.message.bytes`), as the
+/// brokers report it (the broker default when the topic does not override it).
+pub async fn topic_config(
+    args: &KafkaArgs,
+    topic: &str,
+    key: &str,
+) -> anyhow::Result<Option<String>> {
+    let admin = admin_client(args)?;
+    let options = AdminOptions::new().request_timeout(Some(kafka::CONNECT_TIMEOUT));
+    let described = admin
+        .describe_configs(&[ResourceSpecifier::Topic(topic)], &options)
+        .await
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "cannot read the configs of topic {topic}: {}",
+                kafka::describe_error(&error)
+            )
+        })?;
+    Ok(match described.first() {
+        Some(Ok(resource)) => resource.get(key).and_then(|entry| entry.value.clone()),
+        _ => None,
+    })
+}
+
 /// One partition's offsets for `status`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PartitionLag {

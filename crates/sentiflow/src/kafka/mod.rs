@@ -92,15 +92,25 @@ pub fn unreachable(args: &KafkaArgs, error: &KafkaError) -> anyhow::Error {
 /// Fails clearly when the cluster is unreachable or `args.topic` does not
 /// exist; returns the topic's partition numbers. Blocking.
 pub fn require_topic(args: &KafkaArgs) -> anyhow::Result<Vec<i32>> {
+    require_named_topic(args, &args.topic, "topic", "--topic")
+}
+
+/// Like [`require_topic`] for another topic: `what` names it in the error
+/// (e.g. "dead-letter topic") and `flag` is the flag that chooses it. Blocking.
+pub fn require_named_topic(
+    args: &KafkaArgs,
+    topic: &str,
+    what: &str,
+    flag: &str,
+) -> anyhow::Result<Vec<i32>> {
     let mut config = client_config(args);
     // Asking for a missing topic's metadata must not create it with broker defaults.
     config.set("allow.auto.create.topics", "false");
     let consumer: BaseConsumer = create(&config, "metadata client")?;
     check_reachable(consumer.client(), args)?;
-    admin::partition_ids(&consumer, &args.topic)?.ok_or_else(|| {
+    admin::partition_ids(&consumer, topic)?.ok_or_else(|| {
         anyhow::anyhow!(
-            "topic {} does not exist on {}; create it with `sentiflow setup`",
-            args.topic,
+            "{what} {topic} does not exist on {}; create it with `sentiflow setup` (with the same {flag}), or pass another {flag}",
             args.brokers
         )
     })

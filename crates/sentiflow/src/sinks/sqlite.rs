@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use anyhow::anyhow;
 use rusqlite::{Connection, ErrorCode, OpenFlags, params};
 
-use crate::pipeline::{DeadLetterSink, Sink, WriteError, WriteOutcome};
+use crate::pipeline::{DeadLetterFailure, DeadLetterSink, Sink, WriteError, WriteOutcome};
 use crate::record::{DeadLetter, ScoredRecord};
 
 /// The table every row lands in (the same name as the Cassandra table).
@@ -35,9 +35,13 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     payload     BLOB    NOT NULL,
     reason      TEXT    NOT NULL,
     stage       TEXT    NOT NULL,
-    recorded_at INTEGER NOT NULL  -- epoch milliseconds
+    recorded_at INTEGER NOT NULL, -- epoch milliseconds
+    code        TEXT              -- the reason as a fixed code (invalid_json, too_large, ...)
 );
 ";
+
+/// Databases made before `dead_letters.code` existed get the column.
+const ADD_CODE_COLUMN: &str = "ALTER TABLE dead_letters ADD COLUMN code TEXT";
 
 const UPSERT: &str = "
 INSERT INTO sentimental_analysis
@@ -50,7 +54,7 @@ ON CONFLICT (id) DO UPDATE SET
     produced_at = excluded.produced_at,
     processed_at = excluded.processed_at";
 
-const INSERT_DEAD_LETTER: &str = "INSERT INTO dead_letters (key, payload, reason, stage, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+const INSERT_DEAD_LETTER: &str = "INSERT INTO dead_letters (key, payload, reason, stage, recorded_at, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 /// Errors opening the database, worded for the person who typed the path.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +101,7 @@ impl SqliteSink {
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
             .and_then(|_| connection.execute_batch(SCHEMA))
+            .and_then(|_| add_code_column(&connection))
             .map_err(open_error)?;
         Ok(SqliteSink {
             connection: Mutex::new(connection),
@@ -120,7 +125,7 @@ impl SqliteSink {
                 let record = &row.record;
                 upsert.execute(params![
                     record.id,
-                    record.sentence,
+                    &*record.sentence,
                     row.label.as_str(),
                     row.scores.compound,
                     row.scores.pos,
@@ -144,12 +149,14 @@ impl SqliteSink {
             let mut insert = transaction.prepare_cached(INSERT_DEAD_LETTER)?;
             let now = crate::record::now_ms();
             for letter in letters {
+                let original = &letter.original;
                 insert.execute(params![
-                    letter.key,
-                    letter.payload,
+                    original.key.as_deref(),
+                    original.value.as_deref().unwrap_or_default(),
                     letter.reason,
                     letter.stage.as_str(),
-                    now
+                    now,
+                    letter.code.as_str(),
                 ])?;
             }
         }
@@ -167,10 +174,23 @@ impl Sink for SqliteSink {
 }
 
 impl DeadLetterSink for SqliteSink {
-    async fn send<'a>(&'a self, letters: &'a [DeadLetter]) -> Result<(), WriteError> {
+    /// One transaction: every letter is stored, or none.
+    async fn send<'a>(&'a self, letters: &'a [DeadLetter]) -> Result<(), DeadLetterFailure> {
         tokio::task::block_in_place(|| self.write_dead_letters(letters))
-            .map_err(|error| classify(&self.path, error))
+            .map_err(|error| DeadLetterFailure::all(letters.len(), classify(&self.path, error)))
     }
+}
+
+fn add_code_column(connection: &Connection) -> rusqlite::Result<()> {
+    let has_code: bool = connection.query_row(
+        "SELECT count(*) FROM pragma_table_info('dead_letters') WHERE name = 'code'",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_code {
+        connection.execute_batch(ADD_CODE_COLUMN)?;
+    }
+    Ok(())
 }
 
 /// Busy, locked or full databases may recover; anything else will not.

@@ -104,14 +104,27 @@ fn generate(options: GeneratorOptions, sender: mpsc::Sender<Batch<GeneratedRange
         let produced_at_ms = now_ms();
         let mut records = Vec::with_capacity(size);
         for _ in 0..size {
-            let (id, sentence) = generator.next_sentence();
+            let Some((id, sentence)) = generator.next_sentence() else {
+                break;
+            };
             records.push(Record {
                 id,
-                sentence,
+                sentence: sentence.into(),
                 produced_at_ms,
                 origin: None,
+                original: None,
             });
         }
+        if records.is_empty() {
+            tracing::warn!(
+                "seed {} has no ids left after {} sentences: stopping (go on with --seed {})",
+                options.seed,
+                index,
+                options.seed + 1
+            );
+            return;
+        }
+        let size = records.len();
         let batch = Batch {
             records,
             dead_letters: Vec::new(),

@@ -23,8 +23,8 @@ use tokio::sync::Semaphore;
 use super::connect::{connect, one_line};
 use super::options::{CassandraOptions, TableName};
 use super::schema::{Column, require_table};
-use crate::pipeline::{Sink, WriteError, WriteOutcome};
-use crate::record::ScoredRecord;
+use crate::pipeline::{RejectedRow, Sink, WriteError, WriteOutcome};
+use crate::record::{ReasonCode, ScoredRecord};
 
 /// Writes scored rows into a Cassandra table: ours, or any table with at least
 /// `id int|bigint PRIMARY KEY, sentence text, sentimental_analysis text`
@@ -103,10 +103,13 @@ impl CassandraSink {
         &self.session
     }
 
-    /// Why `id` cannot be stored, if it cannot.
-    fn rejection(&self, id: i64) -> Option<String> {
-        (self.id_is_int && i32::try_from(id).is_err())
-            .then(|| format!("id {id} does not fit the int column {}.id", self.table))
+    /// Why the row at `index` cannot be stored, if it cannot.
+    fn rejection(&self, index: usize, id: i64) -> Option<RejectedRow> {
+        (self.id_is_int && i32::try_from(id).is_err()).then(|| RejectedRow {
+            index,
+            code: ReasonCode::IdOutOfRange,
+            reason: format!("id {id} does not fit the int column {}.id", self.table),
+        })
     }
 
     async fn insert(&self, row: &ScoredRecord) -> Result<(), ExecutionError> {
@@ -135,7 +138,7 @@ impl Sink for CassandraSink {
             outcome.rejected = rows
                 .iter()
                 .enumerate()
-                .filter_map(|(index, row)| Some((index, self.rejection(row.record.id)?)))
+                .filter_map(|(index, row)| self.rejection(index, row.record.id))
                 .collect();
         }
         let accepted = rows
@@ -186,7 +189,7 @@ impl SerializeRow for RowValues<'_> {
                     }
                     _ => record.id.serialize(typ, cell)?,
                 },
-                Column::Sentence => record.sentence.as_str().serialize(typ, cell)?,
+                Column::Sentence => (*record.sentence).serialize(typ, cell)?,
                 Column::Label => row.label.as_str().serialize(typ, cell)?,
                 Column::Compound => row.scores.compound.serialize(typ, cell)?,
                 Column::Pos => row.scores.pos.serialize(typ, cell)?,
