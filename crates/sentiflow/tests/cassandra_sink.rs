@@ -59,6 +59,8 @@ where
     F: FnOnce(CassandraOptions) -> Fut,
     Fut: Future<Output = ()>,
 {
+    // The same lock as the tests that stop or freeze Cassandra.
+    let _exclusive = crate::services::exclusive();
     let options = options_for(tag);
     let outcome = AssertUnwindSafe(body(options.clone())).catch_unwind().await;
     let session = session(&options).await;

@@ -15,9 +15,44 @@ use crate::util::*;
 pub const BROKERS: &str = "127.0.0.1:9092";
 pub const CASSANDRA: &str = "127.0.0.1";
 
-/// Tests that use the services run one at a time: some stop Cassandra, and
-/// all of them share two CPU cores with the services.
+/// Tests that use the services run one at a time: some stop or freeze
+/// Cassandra or Kafka, and all of them share two CPU cores with the services.
 static SERVICES: Mutex<()> = Mutex::new(());
+
+/// Exclusive use of the services: within this test binary (a mutex) and
+/// across processes (a file lock next to the services' run folder, which
+/// other test suites that stop services take too). Released on drop.
+pub struct ServicesLock {
+    _file: std::fs::File,
+    _in_process: MutexGuard<'static, ()>,
+}
+
+/// Waits for exclusive use of the services.
+pub fn exclusive() -> ServicesLock {
+    let in_process = SERVICES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let run = std::env::var_os("SENTIFLOW_RUN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
+                .join(".cache/sentiflow/run")
+        });
+    std::fs::create_dir_all(&run).expect("cannot create the services' run folder");
+    let path = run.join("tests.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|error| panic!("cannot open {}: {error}", path.display()));
+    file.lock()
+        .unwrap_or_else(|error| panic!("cannot lock {}: {error}", path.display()));
+    ServicesLock {
+        _file: file,
+        _in_process: in_process,
+    }
+}
 
 /// The repository root, where `scripts/` lives.
 pub fn repo_root() -> PathBuf {
@@ -33,15 +68,13 @@ pub struct Scenario {
     pub topic: String,
     pub group: String,
     pub keyspace: String,
-    _exclusive: MutexGuard<'static, ()>,
+    _exclusive: ServicesLock,
 }
 
 impl Scenario {
     /// Checks both services answer and picks fresh names.
     pub fn new(name: &str) -> Scenario {
-        let exclusive = SERVICES
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let exclusive = exclusive();
         require_service("Kafka", "127.0.0.1:9092");
         require_service("Cassandra", "127.0.0.1:9042");
         static NEXT: AtomicU32 = AtomicU32::new(0);
