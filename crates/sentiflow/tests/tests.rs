@@ -20,3 +20,6 @@ mod distributed;
 
 // The Cassandra sink against a real Cassandra: setup, upserts, the README table, errors.
 mod cassandra_sink;
+
+// Regression tests for the processor's stalls, wedges and lost logs, with real faults.
+mod hardening;

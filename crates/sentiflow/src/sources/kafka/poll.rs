@@ -49,6 +49,9 @@ struct LoopState {
     first_pending_at: Instant,
     /// Whether fetching is paused (as asked of librdkafka).
     paused: bool,
+    /// The last time the pipeline's queue had room: the pipeline is stuck
+    /// (its sink slow or down) when this is long ago.
+    last_room: Instant,
     last_activity: Instant,
     last_idle_check: Instant,
 }
@@ -88,11 +91,12 @@ impl Poller {
             pending: Vec::with_capacity(self.options.batch_size),
             first_pending_at: Instant::now(),
             paused: false,
+            last_room: Instant::now(),
             last_activity: Instant::now(),
             last_idle_check: Instant::now(),
         };
         let batch_size = self.options.batch_size;
-        let pause_threshold = self.options.pause_threshold.max(1);
+        let pause_after = self.options.pause_after;
 
         while !self.shared.stop.load(Ordering::SeqCst) {
             let batch_ready = state.pending.len() >= batch_size
@@ -110,9 +114,9 @@ impl Poller {
                             self.shared.partitions().mark_sent(&positions);
                         }
                         state.first_pending_at = Instant::now();
-                        // Resume only once the backlog is small again: pausing purges
-                        // librdkafka's prefetched messages, so it must not flap.
-                        if state.paused && state.pending.len() < batch_size {
+                        state.last_room = Instant::now();
+                        // The pipeline takes batches again.
+                        if state.paused {
                             self.set_paused(&mut state, false);
                         }
                         continue;
@@ -123,13 +127,18 @@ impl Poller {
             }
             if queue_full {
                 // The pipeline is busy: leave messages in librdkafka's bounded
-                // prefetch queue rather than in ours, and wait for room.
-                if !state.paused && state.pending.len() >= pause_threshold {
+                // prefetch queue rather than in ours, and wait for room. Only a
+                // pipeline stuck for `pause_after` pauses fetching: pausing purges
+                // the prefetched messages, which a merely busy pipeline needs.
+                if !state.paused && state.last_room.elapsed() >= pause_after {
                     self.set_paused(&mut state, true);
                 }
                 if self.wait_for_room(Duration::from_millis(100)) {
+                    state.last_room = Instant::now();
                     continue;
                 }
+            } else {
+                state.last_room = Instant::now();
             }
             // A full queue still needs polls now and then, for rebalances.
             let timeout = if queue_full {
@@ -145,7 +154,7 @@ impl Poller {
             match consumer.poll(timeout) {
                 Some(Ok(message)) => {
                     // Rebalance callbacks run inside `poll`: refresh before using epochs.
-                    self.after_rebalance(&mut state, pause_threshold);
+                    self.after_rebalance(&mut state, pause_after);
                     if state.pending.is_empty() {
                         state.first_pending_at = Instant::now();
                     }
@@ -163,7 +172,7 @@ impl Poller {
                 }
                 None => {}
             }
-            self.after_rebalance(&mut state, pause_threshold);
+            self.after_rebalance(&mut state, pause_after);
 
             if let Some(idle) = self.options.exit_when_idle
                 && state.pending.is_empty()
@@ -191,10 +200,11 @@ impl Poller {
 
     /// After a rebalance: new epochs, messages read under a revoked
     /// assignment dropped (their next owner reads them), and the new
-    /// assignment put explicitly in the state the backlog asks for: an
-    /// application's pause survives a reassignment in librdkafka, so a
-    /// partition given back while paused would otherwise never be fetched.
-    fn after_rebalance(&self, state: &mut LoopState, pause_threshold: usize) {
+    /// assignment put explicitly in the state the pipeline asks for (paused
+    /// only while it is stuck): an application's pause survives a
+    /// reassignment in librdkafka, so a partition given back while paused
+    /// would otherwise never be fetched again.
+    fn after_rebalance(&self, state: &mut LoopState, pause_after: Duration) {
         let now = self.shared.rebalances.load(Ordering::SeqCst);
         if now == state.seen_rebalances {
             return;
@@ -206,8 +216,8 @@ impl Poller {
             .pending
             .retain(|polled| partitions.is_current(&polled.position));
         drop(partitions);
-        let pause = state.pending.len() >= pause_threshold;
-        self.apply_pause(state, pause);
+        let stuck = self.sender.capacity() == 0 && state.last_room.elapsed() >= pause_after;
+        self.apply_pause(state, stuck);
     }
 
     /// A message as a record, or as a dead letter with the reason.
@@ -372,11 +382,11 @@ impl Poller {
                     source.pauses.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(
                         ?partitions,
-                        waiting = state.pending.len(),
-                        "the pipeline is full: pausing fetching"
+                        "the pipeline has taken nothing for {:?} (its sink is slow or down): pausing fetching",
+                        state.last_room.elapsed()
                     );
                 } else {
-                    tracing::debug!(?partitions, "fetching");
+                    tracing::info!(?partitions, "fetching");
                 }
             }
             Err(error) => tracing::warn!(
@@ -392,7 +402,7 @@ impl Poller {
         let topic = &self.shared.topic;
         {
             let partitions = self.shared.partitions();
-            if !partitions.assigned_once() || !partitions.all_drained() {
+            if !partitions.settled() || !partitions.all_drained() {
                 return Ok(false);
             }
         }
