@@ -1,5 +1,6 @@
 # sentiflow's entry points. `make test` is what CI runs (.ci/run).
 .PHONY: run test lint services unit fixtures bench bench-distributed build clean
+.PHONY: up down logs secrets up-host lint-docker test-docker test-docker-observability
 
 CARGO ?= cargo
 
@@ -40,3 +41,48 @@ build:
 
 clean:
 	$(CARGO) clean
+
+# ------------------------------------------------------------------------------ Docker (deploy/)
+# The stack in Docker Compose; see docs/deploy.md. COMPOSE is any Compose v2 CLI
+# (on a machine without Docker: COMPOSE="scripts/docker-engine compose", after
+# scripts/docker-engine install && scripts/docker-engine start).
+COMPOSE ?= docker compose
+STACK = $(COMPOSE) --env-file deploy/secrets.env -f deploy/docker-compose.yml
+
+## secrets: deploy/secrets.env from deploy/secrets.env.example, random passwords and keys (once)
+secrets: deploy/secrets.env
+
+deploy/secrets.env:
+	scripts/deploy-secrets deploy/secrets.env
+
+## up: the whole stack (Kafka x3, Cassandra, sentiflow, Prometheus, kafka-ui, Airflow), built and started
+up: deploy/secrets.env
+	$(STACK) up -d --build
+	@echo "dashboard http://127.0.0.1:8080  kafka-ui http://127.0.0.1:8081  Airflow http://127.0.0.1:8082  Prometheus http://127.0.0.1:9090"
+	@echo "(ports and the Airflow login: deploy/secrets.env; make logs follows the logs, make down stops)"
+
+## up-host: only the sentiflow services, against the Kafka and Cassandra of scripts/services (host network)
+up-host: deploy/secrets.env
+	$(STACK) -f deploy/docker-compose.host.yml up -d --build
+
+## down: stop and remove the containers (of up or up-host); named volumes keep the data (-v wipes)
+down:
+	$(STACK) down
+
+## logs: follow the logs of every service
+logs:
+	$(STACK) logs -f --tail=100
+
+## lint-docker: the static checks of deploy/ (hadolint, compose config, schema, variables); no engine
+lint-docker:
+	scripts/docker-test static
+
+## test-docker: static checks, then the image and the compose services with a real (private) Docker
+## engine against the real Kafka and Cassandra; installs docker.io and the tools, stops its dockerd
+test-docker:
+	scripts/docker-test static image compose
+
+## test-docker-observability: the HEALTHCHECK and the dashboard in containers (needs issue 9's
+## `sentiflow healthcheck`, --metrics-addr and `sentiflow serve`)
+test-docker-observability:
+	scripts/docker-test healthcheck dashboard
