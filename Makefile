@@ -1,5 +1,5 @@
 # sentiflow's entry points. `make test` is what CI runs (.ci/run).
-.PHONY: run test lint services unit fixtures bench bench-distributed build clean
+.PHONY: run test lint services unit fixtures bench bench-distributed build clean test-airflow
 
 CARGO ?= cargo
 
@@ -25,6 +25,14 @@ lint:
 
 unit:
 	$(CARGO) test --workspace --locked
+
+## test-airflow: the Airflow DAGs (airflow/dags) in real Airflow 3.3.2 against the real Kafka and
+## Cassandra (started if needed). Installs Airflow once into ~/.cache/sentiflow/venv-airflow; builds
+## nothing: the DAGs run $(SENTIFLOW_BIN) (default target/release/sentiflow, see `make build`).
+SENTIFLOW_BIN ?= $(CURDIR)/target/release/sentiflow
+test-airflow:
+	scripts/services up
+	SENTIFLOW_BIN="$(SENTIFLOW_BIN)" scripts/airflow test
 
 ## bench: the benchmarks recorded in BENCHMARKS.md that need no services
 bench:
