@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,20 +58,30 @@ def airflow_db() -> Path:
 
 
 @pytest.fixture(scope="session")
-def services_lock():
+def services_lock(request):
     """Exclusive use of the shared services, as the Rust tests take it: some of those stop or
     freeze Cassandra and Kafka, which must not happen under these tests. The same file
     (`$SENTIFLOW_RUN/tests.lock`, else ~/.cache/sentiflow/run/tests.lock) and the same flock."""
     run_dir = Path(os.environ.get("SENTIFLOW_RUN") or Path.home() / ".cache" / "sentiflow" / "run")
     run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / "tests.lock", "a") as lock:
+    path = run_dir / "tests.lock"
+    with open(path, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"\nwaiting for {run_dir / 'tests.lock'} (other tests are using the services) ...", flush=True)
+            say(request, f"waiting for {path}: other tests are using the services ...")
+            started = time.monotonic()
             fcntl.flock(lock, fcntl.LOCK_EX)
+            say(request, f"got {path} after {time.monotonic() - started:.0f} s")
         yield
         fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def say(request, message: str) -> None:
+    """A line on the terminal now, past pytest's capture."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\n{message}", flush=True)
 
 
 @pytest.fixture(scope="session")
