@@ -19,6 +19,7 @@ D1 = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
 D2 = D1 + dt.timedelta(hours=1)
 D3 = D1 + dt.timedelta(hours=2)
 D5 = D1 + dt.timedelta(hours=4)  # D4 belongs to test_standalone.py
+D6 = D1 + dt.timedelta(hours=5)
 PIPELINE_TASKS = {"setup", "produce", "process_batch", "wait_processed", "verify"}
 
 
@@ -143,9 +144,24 @@ def test_with_cassandra_unreachable_the_sensor_fails_after_its_retries(airflow, 
     )
 
 
+def test_with_cassandra_unreachable_and_default_params_setup_fails_first(airflow, names):
+    # The same simulated outage (see above), with the default Params: setup needs Cassandra
+    # too, so it fails after its retries and nothing is produced.
+    dead = free_port()
+    result = airflow.dags_test("sentiflow_pipeline", names.env(cassandra_port=dead), D6.isoformat(), {"count": 20})
+    assert result.returncode == 1, explain(result)
+    tasks = result.tasks()
+    assert tasks["setup"] == ("failed", 2)
+    assert {task: state for task, (state, _) in tasks.items() if task != "setup"} == dict.fromkeys(
+        PIPELINE_TASKS - {"setup"}, "upstream_failed"
+    )
+    assert f"sentiflow setup failed (exit code 1): error: cannot reach Cassandra at 127.0.0.1:{dead}" in result.output
+    assert "What to do: Cassandra settings come from" in result.output
+
+
 def test_no_task_log_holds_the_password(airflow, names):
     logs = list(airflow.outputs) + [p for p in (HOME / "logs").rglob("*") if p.is_file()]
-    assert len(airflow.outputs) >= 7, "the runs above did not all happen"
+    assert len(airflow.outputs) >= 8, "the runs above did not all happen"
     text = "\n".join(p.read_text(errors="replace") for p in logs)
     # The logs are the ones of these runs: they name the role that logged in with the password.
     assert f"as {names.role} (password set)" in text
