@@ -1,16 +1,19 @@
 # sentiflow's entry points. `make test` is what CI runs (.ci/run).
-.PHONY: run test lint services unit fixtures bench bench-distributed build clean
+.PHONY: run test lint services unit fixtures bench bench-distributed build clean test-airflow
 .PHONY: up down logs secrets up-host lint-docker test-docker test-docker-observability
 
 CARGO ?= cargo
+# The release binary the Airflow and Docker tests run (built by `make build`).
+SENTIFLOW_BIN ?= $(CURDIR)/target/release/sentiflow
 
 ## run: the main job, embedded: 1,000,000 sentences -> VADER -> ./sentiflow.db
 run:
 	$(CARGO) run --release -p sentiflow -- run --count 1000000
 
 ## test: every check and test. Starts the real Kafka and Cassandra itself (scripts/services,
-## jars from Maven Central, cached in ~/.cache/sentiflow) and leaves them running.
-test: lint services unit fixtures
+## jars from Maven Central, cached in ~/.cache/sentiflow) and leaves them running; installs
+## Airflow (PyPI) and a private Docker engine (Debian) into the cache when missing.
+test: lint services unit fixtures build test-airflow test-docker
 
 ## services: a smoke test of the real services, which leaves them up for the tests
 services:
@@ -27,6 +30,13 @@ lint:
 unit:
 	$(CARGO) test --workspace --locked
 
+## test-airflow: the Airflow DAGs (airflow/dags) in real Airflow 3.3.2 against the real Kafka and
+## Cassandra (started if needed). Installs Airflow once into ~/.cache/sentiflow/venv-airflow; builds
+## nothing: the DAGs run $(SENTIFLOW_BIN) (default target/release/sentiflow, see `make build`).
+test-airflow:
+	scripts/services up
+	SENTIFLOW_BIN="$(SENTIFLOW_BIN)" scripts/airflow test
+
 ## bench: the benchmarks recorded in BENCHMARKS.md that need no services
 bench:
 	scripts/bench-embedded
@@ -37,7 +47,7 @@ bench-distributed:
 	scripts/bench-distributed
 
 build:
-	$(CARGO) build --release -p sentiflow
+	$(CARGO) build --release --locked -p sentiflow
 
 clean:
 	$(CARGO) clean
