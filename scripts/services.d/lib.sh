@@ -31,12 +31,27 @@ KAFKA_RUN=$SENTIFLOW_RUN/kafka          # kafka/1node/node1, kafka/3nodes/node{1
 CASSANDRA_RUN=$SENTIFLOW_RUN/cassandra  # cassandra/node1
 
 # ---------------------------------------------------------------------------- ports
-# Fixed: the rest of the project and its docs rely on them.
-KAFKA_PORT_BASE=9092             # node N: 9091+N
-KAFKA_CONTROLLER_PORT_BASE=19092 # node N: 19091+N
-CASSANDRA_CQL_PORT=9042
-CASSANDRA_STORAGE_PORT=7000
-CASSANDRA_JMX_PORT=7199
+# The defaults are what the rest of the project and its docs rely on; the environment
+# moves a whole run folder's services elsewhere, so that a second set (fault tests, a
+# secured pair) runs beside the first one (see docs/services.md, "Several run folders").
+KAFKA_PORT_BASE=${SENTIFLOW_KAFKA_PORT:-9092}                       # node N: base + N - 1
+KAFKA_CONTROLLER_PORT_BASE=${SENTIFLOW_KAFKA_CONTROLLER_PORT:-19092} # node N: base + N - 1
+# Cassandra node N listens on its own loopback address (the whole 127/8 is loopback on
+# Linux): node 1 on $SENTIFLOW_CASSANDRA_ADDRESS, node N on that address + N - 1.
+CASSANDRA_ADDRESS=${SENTIFLOW_CASSANDRA_ADDRESS:-127.0.0.1}
+CASSANDRA_CQL_PORT=${SENTIFLOW_CASSANDRA_CQL_PORT:-9042}
+CASSANDRA_STORAGE_PORT=${SENTIFLOW_CASSANDRA_STORAGE_PORT:-7000}
+CASSANDRA_JMX_PORT=${SENTIFLOW_CASSANDRA_JMX_PORT:-7199} # node N: base + N - 1 (JMX binds 127.0.0.1)
+
+# cassandra_address N: the address of Cassandra node N (1-3).
+cassandra_address() {
+  local prefix=${CASSANDRA_ADDRESS%.*} last=${CASSANDRA_ADDRESS##*.}
+  echo "$prefix.$((last + $1 - 1))"
+}
+cassandra_jmx_port() { echo $((CASSANDRA_JMX_PORT + $1 - 1)); }
+
+# What `up --secure` generates and the clients of a secured run folder read.
+SECURE_DIR=$SENTIFLOW_RUN/secure
 
 # Knobs (documented in docs/services.md).
 KAFKA_HEAP=${SENTIFLOW_KAFKA_HEAP:-512m}
@@ -45,6 +60,53 @@ KAFKA_TIMEOUT=${SENTIFLOW_KAFKA_TIMEOUT:-120}
 CASSANDRA_TIMEOUT=${SENTIFLOW_CASSANDRA_TIMEOUT:-180}
 MIN_FREE_MB=${SENTIFLOW_MIN_FREE_MB:-1024}
 PROBE_TOPIC=_sentiflow_probe
+
+# ---------------------------------------------------------------------------- topologies
+# A topology is a node count and a security mode: 1node, 3node, 1node-secure, 3node-secure.
+# Each keeps its own data, so switching costs a restart, never the other one's data:
+#   kafka/<topology>/node<N>/                 (kafka/1node/node1 is the default broker)
+#   cassandra/node1/                          the default single node (1node)
+#   cassandra/<topology>/node<N>/             the others
+TOPOLOGIES=(1node 3node 1node-secure 3node-secure)
+topology_nodes() { echo "${1%%node*}"; }
+topology_secure() { [[ $1 == *-secure ]]; }
+topology_name() { # topology_name NODES SECURE(0|1)
+  if (($2)); then echo "${1}node-secure"; else echo "${1}node"; fi
+}
+
+kafka_dir() { echo "$KAFKA_RUN/$1"; }
+kafka_port() { echo $((KAFKA_PORT_BASE + $1 - 1)); }
+kafka_controller_port() { echo $((KAFKA_CONTROLLER_PORT_BASE + $1 - 1)); }
+kafka_bootstrap() { # kafka_bootstrap NODES
+  local i list=()
+  for ((i = 1; i <= $1; i++)); do list+=("127.0.0.1:$(kafka_port "$i")"); done
+  (IFS=,; echo "${list[*]}")
+}
+
+cassandra_dir() {
+  if [[ $1 == 1node ]]; then echo "$CASSANDRA_RUN"; else echo "$CASSANDRA_RUN/$1"; fi
+}
+cassandra_hosts() { # cassandra_hosts NODES: the contact points, comma-separated
+  local i list=()
+  for ((i = 1; i <= $1; i++)); do list+=("$(cassandra_address "$i")"); done
+  (IFS=,; echo "${list[*]}")
+}
+
+# running_topology kafka|cassandra: the topology with a live node in this run folder, else
+# nothing. One runs at a time per service and run folder (they share the ports).
+running_topology() {
+  local svc=$1 topo dir i
+  for topo in "${TOPOLOGIES[@]}"; do
+    if [[ $svc == kafka ]]; then dir=$(kafka_dir "$topo"); else dir=$(cassandra_dir "$topo"); fi
+    for ((i = 1; i <= $(topology_nodes "$topo"); i++)); do
+      if pid_of "$dir/node$i/pid" >/dev/null; then
+        echo "$topo"
+        return 0
+      fi
+    done
+  done
+  return 0
+}
 
 # ---------------------------------------------------------------------------- messages
 die() {
@@ -111,34 +173,50 @@ find_java() {
   die "no suitable Java for $svc: it needs $need; found only: ${seen[*]}; install Java 17 or set SENTIFLOW_JAVA_HOME"
 }
 
-# port_owner PORT: empty if nothing listens on 127.0.0.1:PORT (or *:PORT), else who does.
+# port_owner PORT [ADDRESS]: empty if nothing listens on ADDRESS:PORT (default 127.0.0.1),
+# on a wildcard address with that port, else who does. Another loopback address with the
+# same port is not in the way (Cassandra nodes share 9042 on 127.0.0.1, .2, .3).
 port_owner() {
-  local port=$1 line
+  local port=$1 address=${2:-127.0.0.1} line local_address
   if command -v ss >/dev/null 2>&1; then
-    line=$(ss -Hltnp "sport = :$port" 2>/dev/null | head -n 1)
-    [[ -z $line ]] && return 0
-    if [[ $line =~ users:\(\(\"([^\"]*)\",pid=([0-9]+) ]]; then
-      echo "${BASH_REMATCH[1]} (pid ${BASH_REMATCH[2]})"
-    else
-      echo "another process"
-    fi
-  elif (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    while read -r line; do
+      local_address=$(awk '{ print $4 }' <<<"$line")
+      local_address=${local_address%:*}
+      local_address=${local_address#[}
+      local_address=${local_address%]}
+      local_address=${local_address#::ffff:}
+      case $local_address in
+        "$address" | "*" | 0.0.0.0 | "::") ;;
+        *) continue ;;
+      esac
+      if [[ $line =~ users:\(\(\"([^\"]*)\",pid=([0-9]+) ]]; then
+        echo "${BASH_REMATCH[1]} (pid ${BASH_REMATCH[2]})"
+      else
+        echo "another process"
+      fi
+      return 0
+    done < <(ss -Hltnp "sport = :$port" 2>/dev/null)
+  elif (exec 3<>"/dev/tcp/$address/$port") 2>/dev/null; then
     echo "another process"
   fi
 }
 
-# need_ports WHAT PORT...: fail with the port and its holder when one is taken.
+# need_ports WHAT [--address A] PORT...: fail with the port and its holder when one is taken.
 need_ports() {
-  local what=$1 port owner
+  local what=$1 address=127.0.0.1 port owner
   shift
+  if [[ ${1:-} == --address ]]; then
+    address=$2
+    shift 2
+  fi
   for port in "$@"; do
-    owner=$(port_owner "$port")
-    [[ -z $owner ]] || die "port $port (needed by $what) is already in use by $owner; stop it, or run 'scripts/services status' to see if it is ours"
+    owner=$(port_owner "$port" "$address")
+    [[ -z $owner ]] || die "port $address:$port (needed by $what) is already in use by $owner; stop it, or run 'scripts/services status' to see if it is ours (another run folder: set SENTIFLOW_RUN, or move this one's ports, see docs/services.md)"
   done
 }
 
-# tcp_open PORT: something accepts connections on 127.0.0.1:PORT.
-tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# tcp_open PORT [ADDRESS]: something accepts connections on ADDRESS:PORT (default 127.0.0.1).
+tcp_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
 
 # ---------------------------------------------------------------------------- processes
 # pid_of PIDFILE: print the pid if that process is alive and still ours (its command line
