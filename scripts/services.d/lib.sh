@@ -502,6 +502,20 @@ kafka_java() {
   return "$rc"
 }
 
+# cassandra_nodetool TOPO NODE ARGS...: Cassandra's nodetool over JMX, from the same jars.
+cassandra_nodetool() {
+  local topo=$1 node=$2 opts=() words dir
+  shift 2
+  dir=$(cassandra_dir "$topo")/node$node
+  while read -r -a words; do # the module flags of the server's options are the tools' too
+    [[ ${words[0]:-} == --add-* ]] && opts+=("${words[@]}")
+  done <"$SERVICES_D/cassandra-jvm.options"
+  "$JAVA" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 "${opts[@]}" -Djava.net.preferIPv4Stack=true \
+    -Dcassandra.storagedir="$dir" -Dcassandra.logdir="$dir/logs" \
+    -Dlogback.configurationFile="$SERVICES_D/cassandra-logback-tools.xml" \
+    -cp "$CASSANDRA_HOME/lib/*" org.apache.cassandra.tools.NodeTool -h 127.0.0.1 -p "$(cassandra_jmx_port "$node")" "$@"
+}
+
 # cqlsh_run ARGS...: the pinned cqlsh (installed if needed).
 cqlsh_run() {
   fetch_cqlsh >&2
