@@ -63,6 +63,7 @@ pub async fn create_topics(
         ));
         spec.min_insync_replicas = spec.replication_factor;
     }
+    report.extend(durability_warning(&spec, brokers));
     let configs = spec.configs();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
@@ -103,6 +104,30 @@ pub async fn create_topics(
         }
     }
     Ok(report)
+}
+
+/// A warning when the topics cannot take writes through the loss of one
+/// broker: with acks=all, a write needs `min.insync.replicas` replicas in
+/// sync, so when that equals the replication factor (the original stack's
+/// 2 and 2) every partition with a replica on a stopped broker refuses
+/// writes until it returns. A single replica (RF 1) is a choice for a
+/// one-broker cluster, not a surprise: no warning.
+fn durability_warning(spec: &TopicSpec, brokers: usize) -> Option<String> {
+    let (rf, min_isr) = (spec.replication_factor, spec.min_insync_replicas);
+    if rf < 2 || min_isr < rf {
+        return None;
+    }
+    let suggested = min_isr + 1;
+    let brokers_needed = if (brokers as i32) < suggested {
+        format!(" (on a cluster of at least {suggested} brokers; this one has {brokers})")
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "warning: replication factor {rf} with min.insync.replicas {min_isr} tolerates no broker loss for writes: \
+         while any broker holding a replica is down, producers (acks=all) get NOT_ENOUGH_REPLICAS on its partitions; \
+         use --replication-factor {suggested} with --min-insync-replicas {min_isr}{brokers_needed} to keep writing through the loss of one broker"
+    ))
 }
 
 /// "topic X already exists (...)", naming each setting that differs from `asked`.
@@ -306,4 +331,50 @@ pub fn partition_ids(consumer: &BaseConsumer, topic: &str) -> anyhow::Result<Opt
         return Ok(None);
     }
     Ok(Some(found.partitions().iter().map(|p| p.id()).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(replication_factor: i32, min_insync_replicas: i32) -> TopicSpec {
+        TopicSpec {
+            partitions: 2,
+            replication_factor,
+            max_message_bytes: 64_000,
+            flush_messages: 1,
+            min_insync_replicas,
+        }
+    }
+
+    #[test]
+    fn the_original_settings_warn_that_they_tolerate_no_broker_loss_and_suggest_rf_3() {
+        let warning = durability_warning(&spec(2, 2), 3).expect("a warning for RF 2, min ISR 2");
+        assert!(
+            warning.starts_with("warning: replication factor 2 with min.insync.replicas 2 tolerates no broker loss for writes"),
+            "{warning}"
+        );
+        assert!(
+            warning.contains("--replication-factor 3 with --min-insync-replicas 2"),
+            "{warning}"
+        );
+        assert!(
+            !warning.contains("at least"),
+            "3 brokers are enough: {warning}"
+        );
+        let small = durability_warning(&spec(2, 2), 2).unwrap();
+        assert!(
+            small.contains("on a cluster of at least 3 brokers; this one has 2"),
+            "{small}"
+        );
+        let all = durability_warning(&spec(3, 3), 5).unwrap();
+        assert!(all.contains("--replication-factor 4"), "{all}");
+    }
+
+    #[test]
+    fn settings_that_survive_a_broker_loss_or_have_one_replica_do_not_warn() {
+        assert_eq!(durability_warning(&spec(3, 2), 3), None);
+        assert_eq!(durability_warning(&spec(2, 1), 3), None);
+        assert_eq!(durability_warning(&spec(1, 1), 1), None);
+    }
 }
