@@ -3,13 +3,12 @@
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::cli::KafkaArgs;
-use crate::kafka;
+use crate::kafka::{self, CheckContext};
 
 /// The topic settings `setup` asks for.
 #[derive(Clone, Debug)]
@@ -33,8 +32,8 @@ impl TopicSpec {
 
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn admin_client(args: &KafkaArgs) -> anyhow::Result<AdminClient<DefaultClientContext>> {
-    kafka::create(&kafka::client_config(args), "admin client")
+fn admin_client(args: &KafkaArgs) -> anyhow::Result<AdminClient<CheckContext>> {
+    kafka::create_with(&kafka::client_config(args), "admin client")
 }
 
 /// Creates each topic that does not exist, and reports in one line per topic
@@ -46,7 +45,7 @@ pub async fn create_topics(
     asked: &TopicSpec,
 ) -> anyhow::Result<Vec<String>> {
     let admin = admin_client(args)?;
-    let brokers = tokio::task::block_in_place(|| kafka::check_reachable(admin.inner(), args))?;
+    let brokers = tokio::task::block_in_place(|| kafka::check_reachable(args))?;
     let mut report = Vec::new();
     let mut spec = asked.clone();
     if spec.replication_factor > brokers as i32 {
@@ -132,7 +131,7 @@ fn durability_warning(spec: &TopicSpec, brokers: usize) -> Option<String> {
 
 /// "topic X already exists (...)", naming each setting that differs from `asked`.
 async fn describe_existing(
-    admin: &AdminClient<DefaultClientContext>,
+    admin: &AdminClient<CheckContext>,
     name: &str,
     asked: &TopicSpec,
 ) -> anyhow::Result<String> {
@@ -255,8 +254,8 @@ pub fn topic_status(
     config
         .set("group.id", group)
         .set("enable.auto.commit", "false");
-    let consumer: BaseConsumer = kafka::create(&config, "status consumer")?;
-    kafka::check_reachable(consumer.client(), args)?;
+    kafka::check_reachable(args)?;
+    let consumer: BaseConsumer<CheckContext> = kafka::create_with(&config, "status consumer")?;
     let partitions = partition_ids(&consumer, &args.topic)?.ok_or_else(|| {
         anyhow::anyhow!(
             "topic {} does not exist on {}; run `sentiflow setup`",
@@ -315,7 +314,10 @@ pub fn topic_status(
 }
 
 /// The partition numbers of `topic`, or `None` if it does not exist.
-pub fn partition_ids(consumer: &BaseConsumer, topic: &str) -> anyhow::Result<Option<Vec<i32>>> {
+pub fn partition_ids<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+) -> anyhow::Result<Option<Vec<i32>>> {
     let metadata = consumer
         .fetch_metadata(Some(topic), kafka::CONNECT_TIMEOUT)
         .map_err(|error| {
