@@ -68,7 +68,7 @@ pub struct KafkaArgs {
     pub brokers: String,
 
     /// The topic sentences are produced to and consumed from.
-    #[arg(long, env = "KAFKA_TOPIC", default_value = "sentences")]
+    #[arg(long, env = "KAFKA_TOPIC", default_value = "sentences", value_parser = parse_topic)]
     pub topic: String,
 
     /// Kafka security.protocol: plaintext, ssl, sasl_plaintext or sasl_ssl.
@@ -145,7 +145,7 @@ pub struct CassandraArgs {
 #[derive(Clone, Debug, Args)]
 pub struct DeadLetterArgs {
     /// Dead-letter topic [default: <topic>.dlq].
-    #[arg(long, env = "KAFKA_DLQ_TOPIC", value_name = "TOPIC")]
+    #[arg(long, env = "KAFKA_DLQ_TOPIC", value_name = "TOPIC", value_parser = parse_topic)]
     pub dlq_topic: Option<String>,
 }
 
@@ -153,7 +153,7 @@ pub struct DeadLetterArgs {
 #[derive(Clone, Debug, Args)]
 pub struct GroupArgs {
     /// Consumer group: processors in the same group share the partitions.
-    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "sentiflow")]
+    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "sentiflow", value_parser = parse_group)]
     pub group: String,
 }
 
@@ -460,9 +460,70 @@ fn parse_write_consistency(text: &str) -> Result<ConsistencyArg, String> {
     Ok(level)
 }
 
+/// Kafka's rule for topic names (`org.apache.kafka.common.internals.Topic`):
+/// 1 to 249 ASCII letters, digits, `.`, `_` or `-`, and not `.` or `..`.
+/// Checked here so that a bad name is a usage error naming the flag, not a
+/// broker error halfway through `setup`.
+fn parse_topic(text: &str) -> Result<String, String> {
+    let legal = (1..=249).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && text != "."
+        && text != "..";
+    if legal {
+        Ok(text.to_owned())
+    } else {
+        Err("a Kafka topic name is 1 to 249 ASCII letters, digits, '.', '_' or '-' (and not '.' or '..')".into())
+    }
+}
+
+/// Any non-empty text is a valid group id for Kafka; it never reaches CQL.
+fn parse_group(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        Err("the consumer group id cannot be empty".into())
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
         _ => Err("expected a positive number of sentences per second, e.g. 5000".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_follow_kafkas_rules() {
+        for good in ["sentences", "a.b_c-D9", ".hidden", &"t".repeat(249)] {
+            assert_eq!(parse_topic(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "with space",
+            "quote\"d",
+            "it's",
+            "semi;colon",
+            "slash/ed",
+            "é",
+            &"t".repeat(250),
+        ] {
+            assert!(parse_topic(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn group_ids_may_hold_anything_but_nothing() {
+        assert!(parse_group("").is_err());
+        for group in ["g", "with space", "quote\"d it's", "select * from t; --"] {
+            assert_eq!(parse_group(group).as_deref(), Ok(group));
+        }
     }
 }
