@@ -132,6 +132,16 @@ pub struct CassandraArgs {
     )]
     pub cassandra_password: Option<String>,
 
+    /// Connect to Cassandra over TLS (client-to-node encryption), verifying the
+    /// nodes' certificates against the system's CAs or --cassandra-ssl-ca.
+    #[arg(long, env = "CASSANDRA_SSL", value_parser = BoolishValueParser::new())]
+    pub cassandra_ssl: bool,
+
+    /// CA certificate file (PEM) to verify the Cassandra nodes' TLS
+    /// certificates; implies --cassandra-ssl.
+    #[arg(long, env = "CASSANDRA_SSL_CA_LOCATION", value_name = "PATH")]
+    pub cassandra_ssl_ca: Option<PathBuf>,
+
     /// The keyspace holding the table.
     #[arg(long, env = "CASSANDRA_KEYSPACE", default_value = "spark_streaming")]
     pub keyspace: String,

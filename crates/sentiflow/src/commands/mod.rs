@@ -32,6 +32,8 @@ pub fn cassandra_options(
         port: args.cassandra_port,
         username: args.cassandra_username.clone(),
         password: args.cassandra_password.clone(),
+        tls: args.cassandra_ssl || args.cassandra_ssl_ca.is_some(),
+        tls_ca: args.cassandra_ssl_ca.clone(),
         keyspace: args.keyspace.clone(),
         table: args.table.clone(),
         consistency: match consistency {

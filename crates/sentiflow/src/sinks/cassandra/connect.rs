@@ -3,8 +3,9 @@
 use std::io::ErrorKind;
 
 use anyhow::bail;
+use openssl::ssl::{SslConnector, SslMethod};
 use scylla::client::execution_profile::ExecutionProfile;
-use scylla::client::session::Session;
+use scylla::client::session::{OpenSsl010Config, Session};
 use scylla::client::session_builder::SessionBuilder;
 use scylla::errors::{
     ConnectionError, ConnectionPoolError, ConnectionSetupRequestErrorKind, DbError, MetadataError,
@@ -38,6 +39,9 @@ pub async fn connect(options: &CassandraOptions) -> anyhow::Result<Session> {
         .default_execution_profile_handle(profile.into_handle())
         // Only our keyspace's metadata: token-aware routing needs it, the rest is noise.
         .keyspaces_to_fetch([table.keyspace().to_owned()]);
+    if let Some(tls) = tls_context(options)? {
+        builder = builder.tls_context(Some(tls));
+    }
     match (&options.username, &options.password) {
         (Some(user), Some(password)) => builder = builder.user(user, password),
         (None, None) => {}
@@ -52,6 +56,31 @@ pub async fn connect(options: &CassandraOptions) -> anyhow::Result<Session> {
         .build()
         .await
         .map_err(|error| anyhow::anyhow!(describe(&error, &contact_points.join(", "), options)))
+}
+
+/// The TLS settings of every connection: peer verification on (the node's
+/// certificate must chain to `tls_ca`, or to the system's CAs, and name the
+/// node's address), nothing when TLS is off.
+fn tls_context(options: &CassandraOptions) -> anyhow::Result<Option<OpenSsl010Config>> {
+    if !options.tls && options.tls_ca.is_none() {
+        return Ok(None);
+    }
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(|error| {
+        anyhow::anyhow!(
+            "cannot set up TLS for Cassandra: {}",
+            one_line(&error.to_string())
+        )
+    })?;
+    if let Some(ca) = &options.tls_ca {
+        builder.set_ca_file(ca).map_err(|error| {
+            anyhow::anyhow!(
+                "cannot read the Cassandra CA certificate {} ({}); set CASSANDRA_SSL_CA_LOCATION to a PEM file",
+                ca.display(),
+                one_line(&error.to_string())
+            )
+        })?;
+    }
+    Ok(Some(OpenSsl010Config::new(builder)))
 }
 
 /// One line for a failed session: what failed, at which address, what to do.
@@ -78,6 +107,20 @@ fn describe(error: &NewSessionError, at: &str, options: &CassandraOptions) -> St
 fn describe_connection(error: &ConnectionError, at: &str, options: &CassandraOptions) -> String {
     let user = options.username.as_deref().unwrap_or_default();
     match error {
+        ConnectionError::IoError(io) if tls_failure(io).is_some() => {
+            let why = tls_failure(io).unwrap_or_default();
+            if why.contains("certificate verify failed") {
+                format!(
+                    "the TLS certificate of Cassandra at {at} is not trusted ({why}); set CASSANDRA_SSL_CA_LOCATION to the CA that signed the nodes' certificates"
+                )
+            } else if options.tls {
+                format!(
+                    "TLS with Cassandra at {at} failed ({why}); check that the nodes have client_encryption_options enabled, or unset CASSANDRA_SSL / CASSANDRA_SSL_CA_LOCATION"
+                )
+            } else {
+                format!("cannot talk to Cassandra at {at} ({why}); {START_HINT}")
+            }
+        }
         ConnectionError::IoError(io) => {
             let why = match io.kind() {
                 ErrorKind::ConnectionRefused => "connection refused".to_owned(),
@@ -104,16 +147,35 @@ fn describe_connection(error: &ConnectionError, at: &str, options: &CassandraOpt
                 "Cassandra at {at} refused the connection ({}); check that it finished starting and that CASSANDRA_USERNAME may log in",
                 one_line(&db_error.to_string())
             ),
+            other if !options.tls => format!(
+                "cannot talk to Cassandra at {at} ({}); if its nodes require TLS (client_encryption_options), set CASSANDRA_SSL=true and CASSANDRA_SSL_CA_LOCATION, else check that the port is Cassandra's native (CQL) port",
+                one_line(&other.to_string())
+            ),
             other => format!(
                 "cannot talk to Cassandra at {at} ({}); check that the port is Cassandra's native (CQL) port",
                 one_line(&other.to_string())
             ),
         },
+        ConnectionError::BrokenConnection(broken) if !options.tls => format!(
+            "Cassandra at {at} closed the connection during the handshake ({}); if its nodes require TLS (client_encryption_options), set CASSANDRA_SSL=true and CASSANDRA_SSL_CA_LOCATION",
+            one_line(&broken.to_string())
+        ),
         other => format!(
             "cannot connect to Cassandra at {at} ({}); {START_HINT}",
             one_line(&other.to_string())
         ),
     }
+}
+
+/// OpenSSL's reason when an I/O error is a TLS failure (the driver turns
+/// them into I/O errors).
+fn tls_failure(io: &std::io::Error) -> Option<String> {
+    let text = one_line(&io.to_string());
+    let tls = io.get_ref().is_some_and(|inner| {
+        inner.is::<openssl::ssl::Error>() || inner.is::<openssl::error::ErrorStack>()
+    }) || text.contains("SSL routines")
+        || text.contains("certificate verify failed");
+    tls.then_some(text)
 }
 
 /// Driver messages sometimes span lines; ours are one line.

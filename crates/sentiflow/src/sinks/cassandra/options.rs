@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::{Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::bail;
@@ -22,6 +23,11 @@ pub struct CassandraOptions {
     pub username: Option<String>,
     /// Password of `username`. Never printed, not even by `Debug`.
     pub password: Option<String>,
+    /// Client-to-node TLS: connections are encrypted and the nodes'
+    /// certificates verified (against `tls_ca`, or the system's CAs).
+    pub tls: bool,
+    /// The CA certificate (PEM file) that signed the nodes' certificates.
+    pub tls_ca: Option<PathBuf>,
     /// Keyspace holding the table.
     pub keyspace: String,
     /// Table the rows go to.
@@ -70,6 +76,8 @@ impl Default for CassandraOptions {
             port: default_port(),
             username: None,
             password: None,
+            tls: false,
+            tls_ca: None,
             keyspace: default_keyspace().to_owned(),
             table: default_table().to_owned(),
             consistency: default_consistency(),
@@ -87,6 +95,8 @@ impl fmt::Debug for CassandraOptions {
             .field("port", &self.port)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls)
+            .field("tls_ca", &self.tls_ca)
             .field("keyspace", &self.keyspace)
             .field("table", &self.table)
             .field("consistency", &self.consistency)
