@@ -244,6 +244,12 @@ pub struct ProduceArgs {
     #[arg(long, env = "SENTIFLOW_RATE", value_name = "R", value_parser = parse_rate)]
     pub rate: Option<f64>,
 
+    /// How long a message the brokers do not take (down, or too few in-sync
+    /// replicas for acks=all) is retried before it counts as failed; 0 retries forever.
+    #[arg(long, env = "SENTIFLOW_DELIVERY_TIMEOUT", value_name = "SECS", default_value = "120",
+          value_parser = parse_delivery_timeout)]
+    pub delivery_timeout: Duration,
+
     /// Same seed, same sentences and ids (ids are seed * 10^10 + n; with
     /// --from-file, lines have ids of their own: (900,000,000 + seed) * 10^10 + line).
     #[arg(long, env = "SENTIFLOW_SEED", value_name = "S", default_value_t = 0,
@@ -448,6 +454,16 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
         }
         _ => Err(format!(
             "expected a number of seconds from 0 to {MAX_SECONDS}, e.g. 2.5"
+        )),
+    }
+}
+
+/// 0 (forever), or at least a second (librdkafka wants more than `linger.ms`).
+fn parse_delivery_timeout(text: &str) -> Result<Duration, String> {
+    match parse_seconds(text) {
+        Ok(timeout) if timeout.is_zero() || timeout >= Duration::from_secs(1) => Ok(timeout),
+        _ => Err(format!(
+            "expected 0 (retry forever) or a number of seconds from 1 to {MAX_SECONDS}, e.g. 120"
         )),
     }
 }

@@ -168,7 +168,13 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
     config
         .set("linger.ms", "10")
         .set("compression.type", "lz4")
-        .set("message.timeout.ms", "120000");
+        .set(
+            "message.timeout.ms",
+            args.delivery_timeout
+                .as_millis()
+                .min(i32::MAX as u128)
+                .to_string(),
+        );
     let producer: FutureProducer = kafka::create(&config, "producer")?;
     // Connect and learn the topic's partitions now, so the first sentences are
     // not held back behind the producer's own start-up.
@@ -325,11 +331,20 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
         anyhow::bail!("{reason}; {sent} sent, {failed} failed, {unknown} unknown before stopping");
     }
     if failed + unknown > 0 {
+        let timed_out = failures.iter().any(|failure| failure.contains("timed out"));
         anyhow::bail!(
-            "{} of {} messages were not confirmed ({failed} failed, {unknown} unknown); first error: {}",
+            "{} of {} messages were not confirmed ({sent} sent, {failed} failed, {unknown} unknown); first error: {}{}",
             failed + unknown,
             sent + failed + unknown,
-            failures.first().map_or("none reported", String::as_str)
+            failures.first().map_or("none reported", String::as_str),
+            if timed_out {
+                format!(
+                    "; the brokers did not take them within --delivery-timeout ({:?}): some are down, or a partition has fewer in-sync replicas than the topic's min.insync.replicas; produce the same seed again once `scripts/services status` (or your cluster) is healthy: ids already stored are overwritten, not duplicated",
+                    args.delivery_timeout
+                )
+            } else {
+                String::new()
+            }
         );
     }
     Ok(())
