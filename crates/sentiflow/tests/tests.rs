@@ -23,3 +23,7 @@ mod cassandra_sink;
 
 // Regression tests for the processor's stalls, wedges and lost logs, with real faults.
 mod hardening;
+
+// Hostile input: property tests of the decoder and the scorer, unsafe names, and
+// arbitrary bytes through the real services.
+mod hostile;
