@@ -144,7 +144,12 @@ pub fn check_reachable(args: &KafkaArgs) -> anyhow::Result<usize> {
     let consumer: BaseConsumer<CheckContext> = create_with(&config, "metadata client")?;
     let deadline = std::time::Instant::now() + CONNECT_TIMEOUT;
     loop {
-        let error = match consumer.fetch_metadata(None, Duration::from_secs(1)) {
+        // Attempts of a few seconds, so that a refusal is reported early; a
+        // busy cluster gets the whole CONNECT_TIMEOUT all the same.
+        let attempt = deadline
+            .saturating_duration_since(std::time::Instant::now())
+            .clamp(Duration::from_millis(100), Duration::from_secs(3));
+        let error = match consumer.fetch_metadata(None, attempt) {
             Ok(metadata) => return Ok(metadata.brokers().len()),
             Err(error) => error,
         };
