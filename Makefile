@@ -1,5 +1,6 @@
 # sentiflow's entry points. `make test` is what CI runs (.ci/run).
 .PHONY: run test lint services unit fixtures bench bench-distributed build clean test-airflow
+.PHONY: test-faults test-faults-down soak
 .PHONY: up down logs secrets up-host lint-docker test-docker test-docker-observability
 
 CARGO ?= cargo
@@ -26,6 +27,7 @@ fixtures:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy -p sentiflow --locked --test faults --test soak -- -D warnings
 
 unit:
 	$(CARGO) test --workspace --locked
@@ -36,6 +38,42 @@ unit:
 test-airflow:
 	scripts/services up
 	SENTIFLOW_BIN="$(SENTIFLOW_BIN)" scripts/airflow test
+
+# ------------------------------------------------------------------------------ faults (docs/faults.md)
+# The fault scenarios run against clusters of their own, beside the shared services: 3 Kafka
+# brokers on 127.0.0.1:29092-29094 and 3 Cassandra nodes on 127.0.1.1-3 (run folder run-faults),
+# a secured pair on 127.0.0.1:29292 and 127.0.2.1 (run-secure), the soak's pair on 127.0.0.1:29492
+# and 127.0.3.1 (run-soak). The tests start them (scripts/services up); these targets stop them.
+FAULTS_CACHE = $(or $(SENTIFLOW_CACHE),$(HOME)/.cache/sentiflow)
+FAULTS_CLUSTERS = SENTIFLOW_RUN=$(or $(FAULTS_RUN),$(FAULTS_CACHE)/run-faults) \
+	SENTIFLOW_KAFKA_PORT=$(or $(FAULTS_KAFKA_PORT),29092) SENTIFLOW_KAFKA_CONTROLLER_PORT=$(or $(FAULTS_KAFKA_CONTROLLER_PORT),29192) \
+	SENTIFLOW_CASSANDRA_ADDRESS=$(or $(FAULTS_CASSANDRA_ADDRESS),127.0.1.1) SENTIFLOW_CASSANDRA_JMX_PORT=$(or $(FAULTS_CASSANDRA_JMX_PORT),17199)
+FAULTS_SECURE = SENTIFLOW_RUN=$(or $(FAULTS_SECURE_RUN),$(FAULTS_CACHE)/run-secure) \
+	SENTIFLOW_KAFKA_PORT=$(or $(FAULTS_SECURE_KAFKA_PORT),29292) SENTIFLOW_KAFKA_CONTROLLER_PORT=$(or $(FAULTS_SECURE_KAFKA_CONTROLLER_PORT),29392) \
+	SENTIFLOW_CASSANDRA_ADDRESS=$(or $(FAULTS_SECURE_CASSANDRA_ADDRESS),127.0.2.1) SENTIFLOW_CASSANDRA_JMX_PORT=$(or $(FAULTS_SECURE_CASSANDRA_JMX_PORT),17299)
+SOAK_CLUSTER = SENTIFLOW_RUN=$(or $(SOAK_RUN),$(FAULTS_CACHE)/run-soak) \
+	SENTIFLOW_KAFKA_PORT=$(or $(SOAK_KAFKA_PORT),29492) SENTIFLOW_KAFKA_CONTROLLER_PORT=$(or $(SOAK_KAFKA_CONTROLLER_PORT),29592) \
+	SENTIFLOW_CASSANDRA_ADDRESS=$(or $(SOAK_CASSANDRA_ADDRESS),127.0.3.1) SENTIFLOW_CASSANDRA_JMX_PORT=$(or $(SOAK_CASSANDRA_JMX_PORT),17399)
+# One scenario: make test-faults FAULTS=broker_loss (or original_settings, cassandra_loss, storm, security).
+FAULTS ?=
+
+## test-faults: the fault scenarios (broker loss, the original settings, Cassandra node loss, a rebalance
+## storm, security), each ending with an independent audit and its figures; stops their clusters after
+test-faults:
+	@rc=0; $(CARGO) test -p sentiflow --locked --test faults -- --test-threads 1 --nocapture $(FAULTS) || rc=$$?; \
+	$(MAKE) --no-print-directory test-faults-down; exit $$rc
+
+## test-faults-down: stop the fault tests' clusters (data kept; they are started again by the tests)
+test-faults-down:
+	-$(FAULTS_CLUSTERS) scripts/services down
+	-$(FAULTS_SECURE) scripts/services down
+	-$(SOAK_CLUSTER) scripts/services down
+
+## soak: 10+ minutes at 5,000 messages/s through one processor (SOAK_MINUTES, SOAK_RATE), RSS, CPU
+## and p99 latency sampled every 10 s and their slopes reported; a release build; not in CI
+soak:
+	@rc=0; $(CARGO) test --release -p sentiflow --locked --test soak -- --nocapture || rc=$$?; \
+	$(SOAK_CLUSTER) scripts/services down; exit $$rc
 
 ## bench: the benchmarks recorded in BENCHMARKS.md that need no services
 bench:
