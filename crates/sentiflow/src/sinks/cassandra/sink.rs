@@ -21,6 +21,7 @@ use scylla::value::CqlTimestamp;
 use tokio::sync::Semaphore;
 
 use super::connect::{connect, one_line};
+use super::dashboard::{companion_values, prepare_companion_insert};
 use super::options::{CassandraOptions, TableName};
 use super::schema::{Column, require_table};
 use crate::pipeline::{RejectedRow, Sink, WriteError, WriteOutcome};
@@ -32,6 +33,8 @@ use crate::record::{ReasonCode, ScoredRecord};
 pub struct CassandraSink {
     session: Session,
     insert: PreparedStatement,
+    /// The insert into the dashboard's companion table (`dashboard.rs`), when it exists.
+    companion: Option<PreparedStatement>,
     /// The insert's bind markers, in order.
     columns: Vec<Column>,
     /// The table's id is `int`: ids outside 32 bits are rejected, not written.
@@ -67,6 +70,7 @@ impl CassandraSink {
                 missing.join(", ")
             );
         }
+        let companion = prepare_companion_insert(&session, &table).await?;
         let max_in_flight = options.max_in_flight.max(1);
         tracing::info!(
             "writing to Cassandra table {table} at {:?}, up to {max_in_flight} inserts in flight",
@@ -75,6 +79,7 @@ impl CassandraSink {
         Ok(CassandraSink {
             session,
             insert,
+            companion,
             columns: inspection.columns,
             id_is_int: inspection.id_is_int,
             table,
@@ -122,10 +127,17 @@ impl CassandraSink {
             columns: &self.columns,
             row,
         };
-        self.session
-            .execute_unpaged(&self.insert, values)
-            .await
-            .map(drop)
+        let row_written = self.session.execute_unpaged(&self.insert, values);
+        match &self.companion {
+            // Both in flight at once; the row counts as written when both are.
+            Some(companion) => {
+                let cell_written = self
+                    .session
+                    .execute_unpaged(companion, companion_values(row));
+                tokio::try_join!(row_written, cell_written).map(drop)
+            }
+            None => row_written.await.map(drop),
+        }
     }
 }
 
