@@ -20,3 +20,9 @@ mod distributed;
 
 // The Cassandra sink against a real Cassandra: setup, upserts, the README table, errors.
 mod cassandra_sink;
+
+// /metrics read by the Prometheus parsers after real runs, /readyz, healthcheck, serve, status --max-lag.
+mod web;
+
+// The dashboard in a real headless Chromium, driven over WebDriver during real runs.
+mod browser;
