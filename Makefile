@@ -1,5 +1,5 @@
 # sentiflow's entry points. `make test` is what CI runs (.ci/run).
-.PHONY: run test lint services unit fixtures bench bench-distributed build clean
+.PHONY: run test lint services unit fixtures bench bench-distributed build clean web-test-deps browser screenshot
 
 CARGO ?= cargo
 
@@ -34,6 +34,19 @@ bench:
 ## bench-distributed: process vs the raw Cassandra and Kafka ceilings, and latency (starts the services)
 bench-distributed:
 	scripts/bench-distributed
+
+## web-test-deps: what the web tests need, installed when missing: headless Chromium and
+## chromedriver (apt: chromium chromium-driver fonts-dejavu-core) and Python's prometheus_client
+## (a virtualenv in ~/.cache/sentiflow). Without them those tests fail, never skip.
+web-test-deps:
+	scripts/web-test-deps
+
+## browser: the same (the browser is the larger part)
+browser: web-test-deps
+
+## screenshot: the README's dashboard screenshot, taken by the browser test during a real process
+screenshot: web-test-deps
+	SENTIFLOW_SCREENSHOT_DIR=$(CURDIR)/docs/images $(CARGO) test --locked -p sentiflow --test integration -- browser::dashboard_in_chromium_during_a_real_process
 
 build:
 	$(CARGO) build --release -p sentiflow

@@ -126,12 +126,17 @@ impl Served {
     }
 
     /// Sends `signal` and waits for the end; returns stdout.
-    pub fn stop(mut self, signal: &str) -> String {
+    pub fn stop(self, signal: &str) -> String {
         let status = Command::new("kill")
             .args([format!("-{signal}"), self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
+        self.wait()
+    }
+
+    /// Waits for the end (a successful one); returns stdout.
+    pub fn wait(mut self) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -571,7 +576,37 @@ fn readyz_is_unready_while_cassandra_is_paused_and_ready_once_it_is_back() {
 fn status_max_lag_exits_3_while_the_lag_is_over_it() {
     let scenario = Scenario::new("maxlag");
     scenario.setup();
-    scenario.produce(&["--count", "1000"]);
+    // `produce --rate` serves metrics too, while it runs.
+    let producer = Served::start(scenario.sentiflow().args([
+        "produce",
+        "--count",
+        "1000",
+        "--rate",
+        "100",
+        "--json",
+        "--metrics-addr",
+        "127.0.0.1:0",
+    ]));
+    let sent = |metrics: &Scrape| {
+        metrics.value(
+            "sentiflow_component_sent_events_total",
+            &[("component", "kafka_producer"), ("output", "messages")],
+        )
+    };
+    assert!(wait_until(Duration::from_secs(60), || sent(&parse(
+        &producer.metrics(false),
+        false
+    )) > 0.0));
+    let metrics = scrape(&producer);
+    assert!(sent(&metrics) <= 1000.0);
+    assert_eq!(
+        metrics
+            .find("sentiflow_build_info", &[("command", "produce")])
+            .len(),
+        1
+    );
+    let summary: serde_json::Value = serde_json::from_str(producer.wait().trim()).unwrap();
+    assert_eq!(summary["sent"], 1000);
     let over = output(scenario.sentiflow().args(["status", "--max-lag", "999"]));
     assert_eq!(over.status.code(), Some(3), "{}", stderr(&over));
     assert_eq!(
@@ -672,4 +707,75 @@ fn serve_shows_a_sqlite_file_and_two_servers_take_two_ports() {
     );
     first.stop("TERM");
     second.stop("TERM");
+}
+
+/// Rows per label in the companion table over the last hour, through the dashboard's read path.
+fn companion_counts(keyspace: &str) -> [u64; 3] {
+    use sentiflow::sinks::cassandra::{CassandraOptions, Dashboard};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let options = CassandraOptions {
+            hosts: vec![CASSANDRA.to_owned()],
+            username: Some("cassandra".into()),
+            password: Some("cassandra".into()),
+            keyspace: keyspace.to_owned(),
+            ..CassandraOptions::default()
+        };
+        let dashboard = Dashboard::open(&options).await.unwrap();
+        assert!(dashboard.companion().is_some());
+        let now = sentiflow::sinks::view::minute_of(sentiflow::record::now_ms());
+        let mut counts = [0; 3];
+        for back in 0..60 {
+            let mix = dashboard.minute(now - back * 60_000).await.unwrap();
+            counts[0] += mix.positive;
+            counts[1] += mix.negative;
+            counts[2] += mix.neutral;
+        }
+        counts
+    })
+}
+
+#[test]
+fn the_companion_table_counts_each_sentence_once_across_replays_and_older_tables_still_work() {
+    let scenario = Scenario::new("companion");
+    scenario.setup();
+    // A table made before the companion table existed.
+    let companion = format!("{}.sentimental_analysis_by_minute", scenario.keyspace);
+    assert_success(&cqlsh(&format!("DROP TABLE {companion}")));
+    scenario.produce(&["--count", "500", "--seed", "8"]);
+    let without = output(scenario.sentiflow().args([
+        "process",
+        "--json",
+        "--exit-when-idle",
+        "2",
+        "--log",
+        "sentiflow=info",
+    ]));
+    assert_success(&without);
+    assert!(
+        stderr(&without).contains(&format!("table {companion} does not exist")),
+        "{}",
+        stderr(&without)
+    );
+    scenario.verify(8, 500);
+
+    // `setup` adds it; two replays of the topic (fresh groups) write the same cells.
+    let setup = stdout(&scenario.setup());
+    assert!(
+        setup.contains(&format!("created table {companion}")),
+        "{setup}"
+    );
+    for group in ["replay_1", "replay_2"] {
+        let replay = output(scenario.sentiflow().env("KAFKA_GROUP_ID", group).args([
+            "process",
+            "--json",
+            "--exit-when-idle",
+            "2",
+        ]));
+        assert_success(&replay);
+    }
+    let counts = companion_counts(&scenario.keyspace);
+    assert_eq!(counts.iter().sum::<u64>(), 500, "{counts:?}");
+    let status = scenario.status();
+    assert_eq!(status["rows"], 500);
 }

@@ -32,10 +32,6 @@ CREATE TABLE IF NOT EXISTS sentimental_analysis (
     produced_at          INTEGER NOT NULL, -- epoch milliseconds
     processed_at         INTEGER NOT NULL  -- epoch milliseconds
 );
--- The dashboard's read path: sentiment per minute, compound distribution and the
--- latest rows, all answered from this index alone (no table lookups).
-CREATE INDEX IF NOT EXISTS sentimental_analysis_by_produced_at
-    ON sentimental_analysis (produced_at, sentimental_analysis, compound);
 CREATE TABLE IF NOT EXISTS dead_letters (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
     key         BLOB,
@@ -222,21 +218,31 @@ pub struct DatabaseView {
     pub dead_letters: DeadLettersView,
 }
 
+/// The dashboard's index: sentiment per minute, the compound distribution and
+/// the latest rows are all answered from it alone (no table lookups). It costs
+/// every write (see BENCHMARKS.md), so only the dashboard creates it, when it
+/// opens a database (`run --ui`, `serve --db`); `run` alone never does.
+pub const DASHBOARD_INDEX: &str = "sentimental_analysis_by_produced_at";
+
+const CREATE_DASHBOARD_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS sentimental_analysis_by_produced_at
+    ON sentimental_analysis (produced_at, sentimental_analysis, compound)";
+
 const MINUTES: &str = "
 SELECT produced_at / 60000 * 60000, sentimental_analysis,
        min(20, max(0, CAST((compound + 1.0) * 10.0 AS INTEGER))), count(*)
-FROM sentimental_analysis INDEXED BY sentimental_analysis_by_produced_at
+FROM sentimental_analysis
 WHERE produced_at >= ?1
 GROUP BY 1, 2, 3";
 
 const LATEST: &str = "
 SELECT id, sentence, sentimental_analysis, compound, produced_at
-FROM sentimental_analysis INDEXED BY sentimental_analysis_by_produced_at
+FROM sentimental_analysis
 ORDER BY produced_at DESC, id DESC LIMIT ?1";
 
 const LATEST_OF_LABEL: &str = "
 SELECT id, sentence, sentimental_analysis, compound, produced_at
-FROM sentimental_analysis INDEXED BY sentimental_analysis_by_produced_at
+FROM sentimental_analysis
 WHERE sentimental_analysis = ?1
 ORDER BY produced_at DESC, id DESC LIMIT ?2";
 
@@ -253,6 +259,7 @@ impl DashboardReader {
                 cause: "no such file (write one with `sentiflow run --db PATH`)".into(),
             });
         }
+        ensure_dashboard_index(path);
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection = Connection::open_with_flags(path, flags).map_err(open_error)?;
         connection
@@ -296,6 +303,36 @@ impl DashboardReader {
         let result = read_view(&connection, since_ms, latest);
         let _ = connection.execute_batch("COMMIT");
         result.map_err(fail)
+    }
+}
+
+/// Creates the dashboard's index unless it exists. Without it (a read-only
+/// file) the dashboard still works, by scanning the table.
+fn ensure_dashboard_index(path: &Path) {
+    let create = || -> rusqlite::Result<()> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(path, flags)?;
+        connection.execute_batch("PRAGMA busy_timeout = 5000;")?;
+        let exists: bool = connection.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+            [DASHBOARD_INDEX],
+            |row| row.get(0),
+        )?;
+        if !exists {
+            tracing::info!(
+                "creating the dashboard's index {DASHBOARD_INDEX} on {} (once; later writes keep it up to date)",
+                path.display()
+            );
+            connection.execute_batch(CREATE_DASHBOARD_INDEX)?;
+        }
+        Ok(())
+    };
+    if let Err(error) = create() {
+        tracing::warn!(
+            "cannot create the dashboard's index on {} ({}): the dashboard will scan the table",
+            path.display(),
+            describe(&error)
+        );
     }
 }
 

@@ -3,9 +3,10 @@
 //! "Sentiment over time" must not scan the whole table, so it has a table of
 //! its own, shaped by the query (the Cassandra way): `<table>_by_minute`, one
 //! partition per minute of `produced_at`, one cell per sentence, clustered by
-//! label and compound bucket. The sink writes it next to each row, in the
-//! same write; every part of a cell's key comes from the message itself, so a
-//! replay rewrites the same cells and counts stay exact.
+//! label and compound bucket. The sink writes it with each batch of rows, in
+//! the same write (single-partition batches of one minute's cells); every
+//! part of a cell's key comes from the message itself, so a replay rewrites
+//! the same cells and counts stay exact.
 //!
 //! ```text
 //! PRIMARY KEY ((minute), sentimental_analysis, compound_bucket, produced_at, id)
@@ -30,6 +31,7 @@ use anyhow::anyhow;
 use futures_util::future::join_all;
 use scylla::client::session::Session;
 use scylla::statement::Consistency;
+use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 
@@ -74,12 +76,52 @@ fn insert_cql(companion: &TableName) -> String {
     )
 }
 
-/// The companion insert, prepared, when the companion table exists; `None`
-/// (said at info level) when it does not.
-pub(super) async fn prepare_companion_insert(
+/// Companion rows per batch. Every batch holds one minute's partition: a
+/// single-partition unlogged batch is one mutation for Cassandra, far cheaper
+/// than as many single-row inserts (see BENCHMARKS.md). 64 rows stay under
+/// Cassandra's batch size warning (5 KiB).
+pub(super) const COMPANION_BATCH_ROWS: usize = 64;
+
+/// Writes the companion cells of the rows the sink writes.
+pub(super) struct Companion {
+    insert: PreparedStatement,
+}
+
+impl Companion {
+    /// The batches that write the cells of `rows`: one partition each, at
+    /// most [`COMPANION_BATCH_ROWS`] rows, with their values.
+    pub(super) fn batches<'a>(
+        &self,
+        rows: &[&'a ScoredRecord],
+    ) -> Vec<(Batch, Vec<CompanionValues<'a>>)> {
+        let mut by_minute: std::collections::BTreeMap<i64, Vec<CompanionValues<'a>>> =
+            std::collections::BTreeMap::new();
+        for row in rows {
+            let values = companion_values(row);
+            by_minute.entry(values.0.0).or_default().push(values);
+        }
+        let mut batches = Vec::new();
+        for (_, cells) in by_minute {
+            for chunk in cells.chunks(COMPANION_BATCH_ROWS) {
+                let mut batch = Batch::new(BatchType::Unlogged);
+                for _ in chunk {
+                    batch.append_statement(self.insert.clone());
+                }
+                // The same cells whenever it is sent again.
+                batch.set_is_idempotent(true);
+                batches.push((batch, chunk.to_vec()));
+            }
+        }
+        batches
+    }
+}
+
+/// The companion writer, when the companion table exists; `None` (said at
+/// info level) when it does not.
+pub(super) async fn prepare_companion(
     session: &Session,
     table: &TableName,
-) -> anyhow::Result<Option<PreparedStatement>> {
+) -> anyhow::Result<Option<Companion>> {
     let Some(companion) = companion_of(table) else {
         tracing::info!(
             "table name {table} is too long for a companion table: the dashboard's sentiment over time will be empty"
@@ -104,13 +146,13 @@ pub(super) async fn prepare_companion_insert(
         })?;
     insert.set_is_idempotent(true);
     tracing::info!("also writing each row to {companion} (the dashboard's sentiment over time)");
-    Ok(Some(insert))
+    Ok(Some(Companion { insert }))
 }
 
 /// The companion cell of `row`: every value comes from the message and its scores.
 pub(super) type CompanionValues<'a> = (CqlTimestamp, &'a str, i8, CqlTimestamp, i64, f64);
 
-pub(super) fn companion_values(row: &ScoredRecord) -> CompanionValues<'_> {
+fn companion_values(row: &ScoredRecord) -> CompanionValues<'_> {
     let produced_at = row.record.produced_at_ms;
     (
         CqlTimestamp(view::minute_of(produced_at)),
