@@ -260,7 +260,7 @@ fn dashboard_in_chromium_during_a_real_run_is_live_matches_the_database_and_esca
             "{label}"
         );
         assert_eq!(
-            browser.number(&format!("v-store-{label}")),
+            browser.number(&format!("v-window-{label}")),
             summary[label].as_f64(),
             "{label}"
         );

@@ -206,6 +206,8 @@ pub struct DashboardReader {
 /// Everything the dashboard shows from the database, read at one moment.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct DatabaseView {
+    /// Whether the rows per label below were counted.
+    pub counted: bool,
     /// Rows in the table, by label.
     pub positive: u64,
     pub negative: u64,
@@ -289,8 +291,10 @@ impl DashboardReader {
     }
 
     /// Reads the view: minutes from `since_ms` on, `latest` rows (overall and per label)
-    /// and dead letters. Blocking: call it off the async threads.
-    pub fn read(&self, since_ms: i64, latest: usize) -> anyhow::Result<DatabaseView> {
+    /// and dead letters, and with `totals` the rows per label (a scan of the
+    /// whole index: skipped when a running pipeline counts them itself).
+    /// Blocking: call it off the async threads.
+    pub fn read(&self, since_ms: i64, latest: usize, totals: bool) -> anyhow::Result<DatabaseView> {
         let connection = self
             .connection
             .lock()
@@ -300,7 +304,7 @@ impl DashboardReader {
         };
         // One read transaction: every number comes from the same snapshot.
         connection.execute_batch("BEGIN").map_err(fail)?;
-        let result = read_view(&connection, since_ms, latest);
+        let result = read_view(&connection, since_ms, latest, totals);
         let _ = connection.execute_batch("COMMIT");
         result.map_err(fail)
     }
@@ -340,21 +344,26 @@ fn read_view(
     connection: &Connection,
     since_ms: i64,
     latest: usize,
+    totals: bool,
 ) -> rusqlite::Result<DatabaseView> {
     let mut view = DatabaseView::default();
-    let mut labels = connection.prepare_cached(
-        "SELECT sentimental_analysis, count(*) FROM sentimental_analysis GROUP BY 1",
-    )?;
-    for row in labels.query_map([], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-    })? {
-        let (label, count) = row?;
-        let count = count.max(0) as u64;
-        match label.as_str() {
-            "positive" => view.positive = count,
-            "negative" => view.negative = count,
-            _ => view.neutral += count,
+    if totals {
+        let mut labels = connection.prepare_cached(
+            "SELECT sentimental_analysis, count(*) FROM sentimental_analysis GROUP BY 1",
+        )?;
+        let counted = labels.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?;
+        for row in counted {
+            let (label, count) = row?;
+            let count = count.max(0) as u64;
+            match label.as_str() {
+                "positive" => view.positive = count,
+                "negative" => view.negative = count,
+                _ => view.neutral += count,
+            }
         }
+        view.counted = true;
     }
     let mut minutes: std::collections::BTreeMap<i64, MinuteMix> = Default::default();
     let mut statement = connection.prepare_cached(MINUTES)?;

@@ -103,10 +103,13 @@ async fn read(shared: &Shared) -> StoreView {
         Some(Store::Sqlite(reader)) => {
             let reader = Arc::clone(reader);
             let since = minute_of(view.at_ms) - (WINDOW_MINUTES - 1) * 60_000;
-            match tokio::task::spawn_blocking(move || reader.read(since, LATEST)).await {
+            // A running pipeline counts its rows itself: no need to scan the table for them.
+            let totals = matches!(shared.live, Live::None);
+            match tokio::task::spawn_blocking(move || reader.read(since, LATEST, totals)).await {
                 Ok(Ok(db)) => {
                     view.minutes = db.minutes;
-                    view.label_totals = Some([db.positive, db.negative, db.neutral]);
+                    view.label_totals =
+                        db.counted.then_some([db.positive, db.negative, db.neutral]);
                     view.latest = db.latest;
                     view.latest_by_label = db.latest_by_label;
                     view.dead_letters = Some(db.dead_letters);
