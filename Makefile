@@ -1,5 +1,5 @@
 # sentiflow's entry points. `make test` is what CI runs (.ci/run).
-.PHONY: run test lint services unit fixtures bench bench-distributed build clean web-test-deps browser screenshot
+.PHONY: run test lint services unit fixtures bench bench-distributed build clean web-test-deps browser screenshot bench-web
 
 CARGO ?= cargo
 
@@ -34,6 +34,10 @@ bench:
 ## bench-distributed: process vs the raw Cassandra and Kafka ceilings, and latency (starts the services)
 bench-distributed:
 	scripts/bench-distributed
+
+## bench-web: what metrics, the dashboard and its companion table cost run and process (starts the services)
+bench-web:
+	scripts/bench-web
 
 ## web-test-deps: what the web tests need, installed when missing: headless Chromium and
 ## chromedriver (apt: chromium chromium-driver fonts-dejavu-core) and Python's prometheus_client
