@@ -1,15 +1,19 @@
 # sentiflow's entry points. `make test` is what CI runs (.ci/run).
-.PHONY: run test lint services unit fixtures bench bench-distributed build clean web-test-deps browser screenshot bench-web
+.PHONY: run test lint services unit fixtures bench bench-distributed build clean test-airflow web-test-deps browser screenshot bench-web
+.PHONY: up down logs secrets up-host lint-docker test-docker test-docker-observability
 
 CARGO ?= cargo
+# The release binary the Airflow and Docker tests run (built by `make build`).
+SENTIFLOW_BIN ?= $(CURDIR)/target/release/sentiflow
 
 ## run: the main job, embedded: 1,000,000 sentences -> VADER -> ./sentiflow.db
 run:
 	$(CARGO) run --release -p sentiflow -- run --count 1000000
 
 ## test: every check and test. Starts the real Kafka and Cassandra itself (scripts/services,
-## jars from Maven Central, cached in ~/.cache/sentiflow) and leaves them running.
-test: lint services unit fixtures
+## jars from Maven Central, cached in ~/.cache/sentiflow) and leaves them running; installs
+## Airflow (PyPI) and a private Docker engine (Debian) into the cache when missing.
+test: lint services unit fixtures build test-airflow test-docker
 
 ## services: a smoke test of the real services, which leaves them up for the tests
 services:
@@ -25,6 +29,13 @@ lint:
 
 unit:
 	$(CARGO) test --workspace --locked
+
+## test-airflow: the Airflow DAGs (airflow/dags) in real Airflow 3.3.2 against the real Kafka and
+## Cassandra (started if needed). Installs Airflow once into ~/.cache/sentiflow/venv-airflow; builds
+## nothing: the DAGs run $(SENTIFLOW_BIN) (default target/release/sentiflow, see `make build`).
+test-airflow:
+	scripts/services up
+	SENTIFLOW_BIN="$(SENTIFLOW_BIN)" scripts/airflow test
 
 ## bench: the benchmarks recorded in BENCHMARKS.md that need no services
 bench:
@@ -53,7 +64,52 @@ screenshot: web-test-deps
 	SENTIFLOW_SCREENSHOT_DIR=$(CURDIR)/docs/images $(CARGO) test --locked -p sentiflow --test integration -- browser::dashboard_in_chromium_during_a_real_process
 
 build:
-	$(CARGO) build --release -p sentiflow
+	$(CARGO) build --release --locked -p sentiflow
 
 clean:
 	$(CARGO) clean
+
+# ------------------------------------------------------------------------------ Docker (deploy/)
+# The stack in Docker Compose; see docs/deploy.md. COMPOSE is any Compose v2 CLI
+# (on a machine without Docker: COMPOSE="scripts/docker-engine compose", after
+# scripts/docker-engine install && scripts/docker-engine start).
+COMPOSE ?= docker compose
+STACK = $(COMPOSE) --env-file deploy/secrets.env -f deploy/docker-compose.yml
+
+## secrets: deploy/secrets.env from deploy/secrets.env.example, random passwords and keys (once)
+secrets: deploy/secrets.env
+
+deploy/secrets.env:
+	scripts/deploy-secrets deploy/secrets.env
+
+## up: the whole stack (Kafka x3, Cassandra, sentiflow, Prometheus, kafka-ui, Airflow), built and started
+up: deploy/secrets.env
+	$(STACK) up -d --build
+	@echo "dashboard http://127.0.0.1:8080  kafka-ui http://127.0.0.1:8081  Airflow http://127.0.0.1:8082  Prometheus http://127.0.0.1:9090"
+	@echo "(ports and the Airflow login: deploy/secrets.env; make logs follows the logs, make down stops)"
+
+## up-host: only the sentiflow services, against the Kafka and Cassandra of scripts/services (host network)
+up-host: deploy/secrets.env
+	$(STACK) -f deploy/docker-compose.host.yml up -d --build
+
+## down: stop and remove the containers (of up or up-host); named volumes keep the data (-v wipes)
+down:
+	$(STACK) down
+
+## logs: follow the logs of every service
+logs:
+	$(STACK) logs -f --tail=100
+
+## lint-docker: the static checks of deploy/ (hadolint, compose config, schema, variables); no engine
+lint-docker:
+	scripts/docker-test static
+
+## test-docker: static checks, then the image and the compose services with a real (private) Docker
+## engine against the real Kafka and Cassandra; installs docker.io and the tools, stops its dockerd
+test-docker:
+	scripts/docker-test static image compose
+
+## test-docker-observability: the HEALTHCHECK and the dashboard in containers (needs issue 9's
+## `sentiflow healthcheck`, --metrics-addr and `sentiflow serve`)
+test-docker-observability:
+	scripts/docker-test healthcheck dashboard

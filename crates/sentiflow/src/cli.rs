@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::generate::Style;
@@ -165,11 +166,11 @@ pub struct GroupArgs {
 #[derive(Clone, Debug, Args)]
 pub struct OutputArgs {
     /// Print the final summary as one JSON object instead of text.
-    #[arg(long, env = "SENTIFLOW_JSON")]
+    #[arg(long, env = "SENTIFLOW_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
 
     /// No live progress line, even on a terminal.
-    #[arg(long, short, env = "SENTIFLOW_QUIET")]
+    #[arg(long, short, env = "SENTIFLOW_QUIET", value_parser = BoolishValueParser::new())]
     pub quiet: bool,
 }
 
@@ -311,12 +312,13 @@ pub struct ProcessArgs {
           value_parser = parse_seconds)]
     pub drain_timeout: Duration,
 
-    /// Messages read but not yet taken by the pipeline at which fetching pauses
-    /// (the sink is slow or down); it resumes once fewer than a batch wait
-    /// [default: 4 batches].
-    #[arg(long, env = "SENTIFLOW_PAUSE_THRESHOLD", value_name = "N",
-          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
-    pub pause_threshold: Option<u64>,
+    /// How long the pipeline may take no batch (Cassandra slow or down)
+    /// before the source pauses fetching; it resumes when the pipeline takes
+    /// one again. Memory is bounded either way; a pause also stops fetch
+    /// requests and frees librdkafka's prefetched messages.
+    #[arg(long, env = "SENTIFLOW_PAUSE_AFTER", value_name = "SECS", default_value = "5",
+          value_parser = parse_seconds)]
+    pub pause_after: Duration,
 
     /// Messages per batch.
     #[arg(long, env = "SENTIFLOW_BATCH_SIZE", value_name = "N", default_value_t = 1000,
@@ -381,7 +383,7 @@ pub struct StatusArgs {
     pub dead_letters: DeadLetterArgs,
 
     /// Print one JSON object instead of text.
-    #[arg(long, env = "SENTIFLOW_JSON")]
+    #[arg(long, env = "SENTIFLOW_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
 
     /// Exit with code 3 (after printing the status) while the total lag is over N
@@ -406,7 +408,7 @@ pub struct VerifyArgs {
     pub count: u64,
 
     /// Print one JSON object instead of text.
-    #[arg(long, env = "SENTIFLOW_JSON")]
+    #[arg(long, env = "SENTIFLOW_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
 }
 
@@ -462,12 +464,16 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Where to serve the dashboard, /metrics, /healthz and /readyz: HOST:PORT (`:PORT` is
+    /// Where to serve the dashboard (and /metrics, /healthz, /readyz): HOST:PORT (`:PORT` is
     /// 127.0.0.1:PORT, port 0 any free port) [default: 127.0.0.1:9464, or the next free
     /// port up to 9479].
-    #[arg(long, visible_alias = "metrics-addr", env = "SENTIFLOW_LISTEN", value_name = "ADDR",
-          value_parser = parse_address)]
+    #[arg(long, env = "SENTIFLOW_LISTEN", value_name = "ADDR", value_parser = parse_address)]
     pub listen: Option<SocketAddr>,
+
+    /// Also serve /metrics, /healthz and /readyz on this address (e.g. 0.0.0.0:9464 in a
+    /// container, where the dashboard has a port of its own), or `off` [default: only on --listen].
+    #[arg(long, env = "SENTIFLOW_METRICS_ADDR", value_name = "ADDR|off", value_parser = parse_listen)]
+    pub metrics_addr: Option<Listen>,
 
     /// Show this SQLite file (written by `sentiflow run`), read-only. Without it, the
     /// dashboard shows the distributed pipeline: Kafka (topic, group, dead letters) and Cassandra.
@@ -508,7 +514,7 @@ pub struct ScoreArgs {
     pub texts: Vec<String>,
 
     /// Read stdin as JSON lines with `id` and `sentence`; the `id` is echoed in the output.
-    #[arg(long, env = "SENTIFLOW_JSONL", conflicts_with = "texts")]
+    #[arg(long, env = "SENTIFLOW_JSONL", value_parser = BoolishValueParser::new(), conflicts_with = "texts")]
     pub jsonl: bool,
 }
 

@@ -77,9 +77,15 @@ fn usage_error(error: clap::Error) -> ExitCode {
         .lines()
         .next()
         .unwrap_or("error: invalid command line");
+    // Point at the subcommand's help only when there is such a subcommand.
     let command = std::env::args()
         .nth(1)
-        .filter(|arg| !arg.starts_with('-'))
+        .filter(|arg| {
+            use clap::CommandFactory;
+            Cli::command()
+                .get_subcommands()
+                .any(|sub| sub.get_name() == arg)
+        })
         .map(|sub| format!("sentiflow {sub} --help"))
         .unwrap_or_else(|| "sentiflow --help".into());
     eprintln!("{first} (see `{command}`)");

@@ -440,3 +440,442 @@ fn rejected_row(row: &ScoredRecord, rejection: RejectedRow) -> DeadLetter {
         origin: record.origin,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The loop's own contracts, with in-memory sources and sinks (the real
+    //! ones are tested against real services in `tests/`).
+
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::record::Origin;
+
+    /// A batch's ack: its number, and a guard counting batches alive.
+    struct Token {
+        batch: usize,
+        _alive: Alive,
+    }
+
+    /// Counts values alive, and the most ever alive at once.
+    #[derive(Clone, Default)]
+    struct AliveCounter(Arc<(AtomicUsize, AtomicUsize)>);
+
+    struct Alive(AliveCounter);
+
+    impl AliveCounter {
+        fn new_guard(&self) -> Alive {
+            let now = self.0.0.fetch_add(1, Ordering::SeqCst) + 1;
+            self.0.1.fetch_max(now, Ordering::SeqCst);
+            Alive(self.clone())
+        }
+
+        fn peak(&self) -> usize {
+            self.0.1.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Drop for Alive {
+        fn drop(&mut self) {
+            self.0.0.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Batches of `size` records with ids `batch * 100 + n`, then the end
+    /// (or an error, at `fail_at`).
+    struct FakeSource {
+        batches: usize,
+        size: usize,
+        next: usize,
+        fail_at: Option<usize>,
+        acked: Arc<Mutex<Vec<usize>>>,
+        closed: Arc<AtomicUsize>,
+        alive: AliveCounter,
+    }
+
+    impl FakeSource {
+        fn new(batches: usize, size: usize) -> FakeSource {
+            FakeSource {
+                batches,
+                size,
+                next: 0,
+                fail_at: None,
+                acked: Arc::default(),
+                closed: Arc::default(),
+                alive: AliveCounter::default(),
+            }
+        }
+    }
+
+    fn record(id: i64) -> Record {
+        Record {
+            id,
+            sentence: format!("sentence {id} is good").into(),
+            produced_at_ms: 1,
+            origin: Some(Origin {
+                partition: 0,
+                offset: id,
+            }),
+            original: Some(Original {
+                key: Some(id.to_string().into()),
+                value: Some(format!("raw {id}").into()),
+                headers: vec![("h".into(), Some("v".into()))],
+            }),
+        }
+    }
+
+    impl Source for FakeSource {
+        type Ack = Token;
+
+        async fn next_batch(&mut self) -> anyhow::Result<Option<Batch<Token>>> {
+            if self.fail_at == Some(self.next) {
+                anyhow::bail!("the source broke at batch {}", self.next);
+            }
+            if self.next == self.batches {
+                return Ok(None);
+            }
+            let batch = self.next;
+            self.next += 1;
+            Ok(Some(Batch {
+                records: (0..self.size)
+                    .map(|n| record((batch * 100 + n) as i64))
+                    .collect(),
+                dead_letters: Vec::new(),
+                ack: Token {
+                    batch,
+                    _alive: self.alive.new_guard(),
+                },
+            }))
+        }
+
+        async fn ack(&mut self, ack: Token) -> anyhow::Result<()> {
+            self.acked.lock().unwrap().push(ack.batch);
+            Ok(())
+        }
+
+        async fn close(&mut self) -> anyhow::Result<()> {
+            self.closed.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    /// What the fake sink does with the batch whose first id is `batch * 100`.
+    #[derive(Clone, Copy)]
+    enum Behaviour {
+        /// Succeeds after this many milliseconds.
+        Delay(u64),
+        /// Fails transiently forever.
+        Stuck,
+        Fatal,
+        /// Refuses the row at this index of the batch.
+        Reject(usize),
+    }
+
+    #[derive(Default)]
+    struct FakeSink {
+        behaviours: HashMap<usize, Behaviour>,
+        written: Mutex<Vec<usize>>,
+    }
+
+    impl Sink for FakeSink {
+        async fn write<'a>(&'a self, rows: &'a [ScoredRecord]) -> Result<WriteOutcome, WriteError> {
+            let batch = (rows[0].record.id / 100) as usize;
+            let mut outcome = WriteOutcome::default();
+            match self.behaviours.get(&batch).copied() {
+                None => {}
+                Some(Behaviour::Delay(ms)) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                Some(Behaviour::Stuck) => {
+                    return Err(WriteError::Transient(anyhow::anyhow!("store away")));
+                }
+                Some(Behaviour::Fatal) => {
+                    return Err(WriteError::Fatal(anyhow::anyhow!("no such table")));
+                }
+                Some(Behaviour::Reject(index)) => outcome.rejected.push(RejectedRow {
+                    index,
+                    code: ReasonCode::IdOutOfRange,
+                    reason: "too big".into(),
+                }),
+            }
+            self.written.lock().unwrap().push(batch);
+            Ok(outcome)
+        }
+    }
+
+    /// Stores letters; the first attempt fails for the letters at `fail_once`.
+    #[derive(Default)]
+    struct FakeDeadLetters {
+        fail_once: Vec<usize>,
+        attempts: AtomicUsize,
+        stored: Mutex<Vec<DeadLetter>>,
+    }
+
+    impl DeadLetterSink for FakeDeadLetters {
+        async fn send<'a>(&'a self, letters: &'a [DeadLetter]) -> Result<(), DeadLetterFailure> {
+            let first = self.attempts.fetch_add(1, Ordering::SeqCst) == 0;
+            let mut undelivered = Vec::new();
+            for (index, letter) in letters.iter().enumerate() {
+                if first && self.fail_once.contains(&index) {
+                    undelivered.push(index);
+                } else {
+                    self.stored.lock().unwrap().push(letter.clone());
+                }
+            }
+            if undelivered.is_empty() {
+                Ok(())
+            } else {
+                Err(DeadLetterFailure {
+                    undelivered,
+                    error: WriteError::Transient(anyhow::anyhow!("broker busy")),
+                })
+            }
+        }
+    }
+
+    fn options(max_in_flight: usize) -> PipelineOptions {
+        PipelineOptions {
+            max_in_flight,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(40),
+        }
+    }
+
+    async fn run_with(
+        source: FakeSource,
+        sink: FakeSink,
+        dead_letters: FakeDeadLetters,
+        max_in_flight: usize,
+        shutdown: Shutdown,
+    ) -> (
+        anyhow::Result<Ending>,
+        Arc<FakeSink>,
+        Arc<FakeDeadLetters>,
+        Arc<PipelineStats>,
+    ) {
+        let sink = Arc::new(sink);
+        let dead_letters = Arc::new(dead_letters);
+        let stats = Arc::new(PipelineStats::default());
+        let ending = run(
+            source,
+            Arc::clone(&sink),
+            Arc::clone(&dead_letters),
+            &options(max_in_flight),
+            Arc::clone(&stats),
+            shutdown,
+        )
+        .await;
+        (ending, sink, dead_letters, stats)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn acks_are_in_order_when_batches_finish_out_of_order() {
+        let source = FakeSource::new(6, 3);
+        let acked = Arc::clone(&source.acked);
+        // Batch 0 finishes last, batch 3 before batch 2.
+        let sink = FakeSink {
+            behaviours: HashMap::from([
+                (0, Behaviour::Delay(50)),
+                (2, Behaviour::Delay(20)),
+                (3, Behaviour::Delay(5)),
+            ]),
+            ..FakeSink::default()
+        };
+        let (ending, sink, _, stats) = run_with(
+            source,
+            sink,
+            FakeDeadLetters::default(),
+            4,
+            Shutdown::new().1,
+        )
+        .await;
+        assert_eq!(ending.unwrap(), Ending::Exhausted);
+        let written = sink.written.lock().unwrap().clone();
+        assert_ne!(written, [0, 1, 2, 3, 4, 5], "the writes must overlap");
+        assert_eq!(*acked.lock().unwrap(), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(stats.snapshot().written, 18);
+        assert_eq!(stats.batch_seconds.snapshot().count, 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stuck_batch_at_shutdown_acks_nothing_after_it() {
+        let source = FakeSource::new(8, 2);
+        let (acked, closed) = (Arc::clone(&source.acked), Arc::clone(&source.closed));
+        let sink = FakeSink {
+            behaviours: HashMap::from([(2, Behaviour::Stuck)]),
+            ..FakeSink::default()
+        };
+        let (trigger, shutdown) = Shutdown::new();
+        // The shutdown comes while batch 2 keeps failing.
+        let stop = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            trigger.request();
+            trigger
+        });
+        let (ending, sink, _, stats) =
+            run_with(source, sink, FakeDeadLetters::default(), 4, shutdown).await;
+        drop(stop.await);
+        assert_eq!(ending.unwrap(), Ending::Abandoned);
+        // Batches after the stuck one were written, but acknowledging them would skip it.
+        assert!(sink.written.lock().unwrap().contains(&3));
+        assert_eq!(*acked.lock().unwrap(), [0, 1]);
+        // What was acknowledged is committed: the source is closed even so.
+        assert_eq!(closed.load(Ordering::SeqCst), 1);
+        assert!(stats.snapshot().write_retries > 0);
+        assert!(!stats.sink_healthy.get());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fatal_write_error_stops_the_loop_and_acks_nothing_after_it() {
+        let source = FakeSource::new(6, 2);
+        let acked = Arc::clone(&source.acked);
+        let sink = FakeSink {
+            behaviours: HashMap::from([(0, Behaviour::Delay(10)), (1, Behaviour::Fatal)]),
+            ..FakeSink::default()
+        };
+        let (ending, _, _, stats) = run_with(
+            source,
+            sink,
+            FakeDeadLetters::default(),
+            4,
+            Shutdown::new().1,
+        )
+        .await;
+        let error = ending.unwrap_err();
+        assert!(format!("{error:#}").contains("no such table"), "{error:#}");
+        assert!(acked.lock().unwrap().iter().all(|batch| *batch < 1));
+        assert_eq!(stats.errors.total(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn batches_alive_never_exceed_max_in_flight() {
+        let source = FakeSource::new(40, 5);
+        let alive = source.alive.clone();
+        let sink = FakeSink {
+            behaviours: (0..40)
+                .map(|b| (b, Behaviour::Delay(1 + (b % 7) as u64)))
+                .collect(),
+            ..FakeSink::default()
+        };
+        let (ending, _, _, _) = run_with(
+            source,
+            sink,
+            FakeDeadLetters::default(),
+            3,
+            Shutdown::new().1,
+        )
+        .await;
+        assert_eq!(ending.unwrap(), Ending::Exhausted);
+        // The batches in flight, plus the one being acknowledged.
+        assert!(alive.peak() <= 3 + 1, "{} batches alive", alive.peak());
+        assert!(alive.peak() >= 3, "the loop never filled its slots");
+    }
+
+    #[tokio::test]
+    async fn a_source_error_surfaces() {
+        let mut source = FakeSource::new(5, 1);
+        source.fail_at = Some(2);
+        let (ending, _, _, _) = run_with(
+            source,
+            FakeSink::default(),
+            FakeDeadLetters::default(),
+            2,
+            Shutdown::new().1,
+        )
+        .await;
+        let error = ending.unwrap_err();
+        assert!(
+            format!("{error:#}").contains("the source broke at batch 2"),
+            "{error:#}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rejected_row_becomes_a_dead_letter_with_the_original_message() {
+        let source = FakeSource::new(1, 3);
+        let sink = FakeSink {
+            behaviours: HashMap::from([(0, Behaviour::Reject(1))]),
+            ..FakeSink::default()
+        };
+        let (ending, _, dead_letters, stats) = run_with(
+            source,
+            sink,
+            FakeDeadLetters::default(),
+            1,
+            Shutdown::new().1,
+        )
+        .await;
+        assert_eq!(ending.unwrap(), Ending::Exhausted);
+        let stored = dead_letters.stored.lock().unwrap();
+        assert_eq!(stored.len(), 1);
+        let letter = &stored[0];
+        assert_eq!(letter.original, record(1).original.unwrap());
+        assert_eq!(letter.stage, Stage::Write);
+        assert_eq!(letter.code, ReasonCode::IdOutOfRange);
+        let totals = stats.snapshot();
+        assert_eq!((totals.written, totals.dead_lettered), (2, 1));
+        assert_eq!(totals.positive + totals.negative + totals.neutral, 2);
+        assert_eq!(
+            stats.dead_letters_by_reason.snapshot(),
+            [(ReasonCode::IdOutOfRange, 1)]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dead_letter_retry_sends_only_the_letters_that_failed() {
+        let source = FakeSource::new(1, 4);
+        let sink = FakeSink {
+            behaviours: HashMap::from([(0, Behaviour::Reject(0))]),
+            ..FakeSink::default()
+        };
+        // Two more letters from the source itself, with the rejected row: three in all.
+        struct WithLetters(FakeSource);
+        impl Source for WithLetters {
+            type Ack = Token;
+            async fn next_batch(&mut self) -> anyhow::Result<Option<Batch<Token>>> {
+                let mut batch = self.0.next_batch().await?;
+                if let Some(batch) = &mut batch {
+                    for id in [900, 901] {
+                        batch.dead_letters.push(DeadLetter {
+                            original: record(id).original.unwrap(),
+                            code: ReasonCode::InvalidJson,
+                            reason: "bad".into(),
+                            stage: Stage::Decode,
+                            origin: record(id).origin,
+                        });
+                    }
+                }
+                Ok(batch)
+            }
+            async fn ack(&mut self, ack: Token) -> anyhow::Result<()> {
+                self.0.ack(ack).await
+            }
+        }
+        let dead_letters = Arc::new(FakeDeadLetters {
+            fail_once: vec![1],
+            ..FakeDeadLetters::default()
+        });
+        let stats = Arc::new(PipelineStats::default());
+        let ending = run(
+            WithLetters(source),
+            Arc::new(sink),
+            Arc::clone(&dead_letters),
+            &options(1),
+            Arc::clone(&stats),
+            Shutdown::new().1,
+        )
+        .await;
+        assert_eq!(ending.unwrap(), Ending::Exhausted);
+        let stored = dead_letters.stored.lock().unwrap();
+        let mut keys: Vec<_> = stored.iter().map(|l| l.original.key.clone()).collect();
+        keys.sort();
+        let expected: Vec<Option<bytes::Bytes>> = ["0", "900", "901"]
+            .iter()
+            .map(|k| Some(bytes::Bytes::from_static(k.as_bytes())))
+            .collect();
+        assert_eq!(keys, expected, "each letter exactly once");
+        assert_eq!(dead_letters.attempts.load(Ordering::SeqCst), 2);
+        assert_eq!(stats.snapshot().dead_lettered, 3);
+        assert_eq!(stats.snapshot().write_retries, 1);
+    }
+}

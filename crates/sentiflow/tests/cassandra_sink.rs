@@ -325,13 +325,19 @@ impl Relay {
         }
     }
 
-    /// Refuses new connections and drops the open ones, like a node going down.
-    fn cut(self) -> u16 {
+    /// Refuses new connections and closes the open ones, like a node going
+    /// down; returns once every socket is closed.
+    async fn cut(self) -> u16 {
+        // First stop accepting, then close what was accepted.
         for task in self.tasks {
             task.abort();
+            let _ = task.await;
         }
-        for task in self.connections.lock().unwrap().drain(..) {
+        let connections: Vec<_> = self.connections.lock().unwrap().drain(..).collect();
+        for task in connections {
             task.abort();
+            // An aborted task has dropped its sockets once it is joined.
+            let _ = task.await;
         }
         self.port
     }
@@ -352,8 +358,7 @@ async fn writes_fail_as_transient_while_cassandra_is_away_and_resume_when_it_is_
             .expect("open through the relay");
         write_ok(&sink, &scored(1..=100)).await;
 
-        let port = relay.cut();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let port = relay.cut().await;
         let during = scored(101..=200);
         match sink.write(&during).await {
             Err(WriteError::Transient(error)) => {
@@ -373,14 +378,14 @@ async fn writes_fail_as_transient_while_cassandra_is_away_and_resume_when_it_is_
                     assert!(outcome.rejected.is_empty());
                     break;
                 }
-                Err(WriteError::Transient(error)) if Instant::now() < deadline => {
-                    let _ = error;
+                Err(WriteError::Transient(_)) if Instant::now() < deadline => {
+                    // The pipeline's backoff between attempts, not a synchronisation.
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(error) => panic!("the sink did not resume within 60 s: {error}"),
             }
         }
-        relay.cut();
+        relay.cut().await;
         let ids = stored_ids(&options).await.expect("ids");
         assert_eq!(ids, (1..=200).collect::<Vec<i64>>());
     })

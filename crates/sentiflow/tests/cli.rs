@@ -62,3 +62,135 @@ fn an_unreadable_env_file_is_an_error_that_does_not_print_its_content() {
     assert!(err.contains("secrets.env"), "{err}");
     assert!(!err.contains("hunter2"), "the secret leaked: {err}");
 }
+
+/// Every numeric flag of every command, set to values that break naive
+/// parsing: each run ends in a one-line usage error (2), a one-line error
+/// about the unreachable services (1) or a normal run (0), never a panic.
+#[test]
+fn every_numeric_flag_survives_hostile_values() {
+    let dir = temp_dir();
+    let db = dir.path().join("flags.db");
+    let db = db.to_str().unwrap();
+    // Nothing listens on port 1: commands that accept their flags fail fast, in one line.
+    let kafka = ["--brokers", "127.0.0.1:1"];
+    let cassandra = ["--cassandra", "127.0.0.1:1"];
+    let commands: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
+        (
+            "run",
+            vec!["--db", db, "--count", "50", "--json"],
+            vec!["--count", "--rate", "--seed", "--batch-size"],
+        ),
+        (
+            "produce",
+            [&kafka[..], &["--count", "5"]].concat(),
+            vec!["--count", "--rate", "--seed"],
+        ),
+        (
+            "process",
+            [&kafka[..], &cassandra[..]].concat(),
+            vec![
+                "--exit-when-idle",
+                "--drain-timeout",
+                "--pause-after",
+                "--batch-size",
+                "--max-in-flight-batches",
+                "--cassandra-concurrency",
+                "--max-sentence-bytes",
+                "--cassandra-port",
+            ],
+        ),
+        (
+            "setup",
+            [&kafka[..], &cassandra[..]].concat(),
+            vec![
+                "--partitions",
+                "--replication-factor",
+                "--max-message-bytes",
+                "--flush-messages",
+                "--min-insync-replicas",
+                "--cassandra-rf",
+            ],
+        ),
+        (
+            "status",
+            [&kafka[..], &cassandra[..]].concat(),
+            vec!["--cassandra-port"],
+        ),
+        (
+            "verify",
+            cassandra.to_vec(),
+            vec!["--seed", "--count", "--cassandra-port"],
+        ),
+    ];
+    let values = ["-1", "0", "nan", "inf", "1e30"];
+    std::thread::scope(|scope| {
+        let mut runs = Vec::new();
+        for (command, base, flags) in &commands {
+            for flag in flags {
+                for value in values {
+                    let mut args = vec![*command];
+                    args.extend(base.iter().copied());
+                    args.extend([*flag, value]);
+                    runs.push(
+                        scope.spawn(move || (args.join(" "), output(sentiflow().args(&args)))),
+                    );
+                }
+            }
+        }
+        for run in runs {
+            let (args, out) = run.join().unwrap();
+            let err = stderr(&out);
+            assert!(
+                !err.contains("panicked"),
+                "sentiflow {args} panicked:\n{err}"
+            );
+            match out.status.code() {
+                Some(0) => {}
+                Some(1 | 2) => assert_eq!(
+                    err.trim_end().lines().count(),
+                    1,
+                    "sentiflow {args}: one line expected, got:\n{err}"
+                ),
+                other => panic!("sentiflow {args} ended with {other:?}:\n{err}"),
+            }
+        }
+    });
+}
+
+#[test]
+fn consistency_any_is_refused_for_writes_with_the_reason() {
+    let out = output(sentiflow().args(["process", "--consistency", "any"]));
+    let err = one_line_error(&out, 2);
+    assert!(
+        err.contains("hint") && err.contains("local-quorum"),
+        "{err}"
+    );
+    let out = output(sentiflow().args(["process", "--consistency", "sometimes"]));
+    let err = one_line_error(&out, 2);
+    assert!(err.contains("expected one of one,"), "{err}");
+    assert!(!err.contains("any"), "{err}");
+}
+
+#[test]
+fn boolean_settings_from_the_environment_take_one_and_yes_too() {
+    let dir = temp_dir();
+    for value in ["1", "yes", "true", "on"] {
+        let out = output(
+            sentiflow()
+                .current_dir(dir.path())
+                .env("SENTIFLOW_JSON", value)
+                .args(["run", "--count", "3"]),
+        );
+        assert_success(&out);
+        let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim())
+            .unwrap_or_else(|_| panic!("SENTIFLOW_JSON={value} did not give JSON"));
+        assert_eq!(summary["rows_written"], 3);
+    }
+}
+
+#[test]
+fn an_unknown_command_points_at_the_general_help() {
+    let out = output(sentiflow().args(["frobnicate"]));
+    let err = one_line_error(&out, 2);
+    assert!(err.contains("`sentiflow --help`"), "{err}");
+}

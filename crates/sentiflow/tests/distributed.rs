@@ -120,6 +120,12 @@ fn produce_100k_then_process_gives_exactly_100k_rows_scored_like_score() {
     let processed = scenario.process_until_idle("3");
     assert_eq!(as_u64(&processed, "rows_written"), 100_000, "{processed}");
     assert_eq!(as_u64(&processed, "dead_letters"), 0);
+    // The rate is over the processing alone; the wall time includes the idle wait.
+    let processing = processed["processing_seconds"].as_f64().unwrap();
+    let elapsed = processed["elapsed_seconds"].as_f64().unwrap();
+    assert!(processing + 3.0 <= elapsed, "{processed}");
+    let rate = processed["rows_per_second"].as_f64().unwrap();
+    assert!((rate * processing - 100_000.0).abs() < 1.0, "{processed}");
 
     let rows = stored_rows(&scenario.keyspace);
     assert_eq!(rows.len(), 100_000);
@@ -172,12 +178,33 @@ fn two_processors_in_one_group_split_the_partitions_and_write_every_row_once() {
     let scenario = Scenario::new("group");
     scenario.setup();
     scenario.produce(&["--count", "60000", "--seed", "6"]);
-    let a = scenario.spawn_process(&["--json", "--exit-when-idle", "5"]);
-    let b = scenario.spawn_process(&["--json", "--exit-when-idle", "5"]);
-    let (status_a, out_a, err_a) = a.finish(Duration::from_secs(300));
-    let (status_b, out_b, err_b) = b.finish(Duration::from_secs(300));
+    // A slow first member (one insert at a time) has batches in flight when
+    // the second one joins: the revoke must drain them before handing over.
+    let slow = [
+        "--json",
+        "--exit-when-idle",
+        "5",
+        "--batch-size",
+        "500",
+        "--cassandra-concurrency",
+        "1",
+        "--log",
+        "info",
+    ];
+    let a = scenario.spawn_process(&slow);
+    let started = wait_until(Duration::from_secs(120), || {
+        scenario.committed().values().any(|offset| *offset > 0)
+    });
+    assert!(started, "{}", a.stderr());
+    let b = scenario.spawn_process(&slow);
+    let (status_a, out_a, err_a) = a.finish(Duration::from_secs(400));
+    let (status_b, out_b, err_b) = b.finish(Duration::from_secs(400));
     assert!(status_a.success(), "{err_a}");
     assert!(status_b.success(), "{err_b}");
+    assert!(
+        err_a.contains("partitions revoked"),
+        "A was never asked to hand partitions over:\n{err_a}"
+    );
     let a: serde_json::Value = serde_json::from_str(out_a.trim()).unwrap();
     let b: serde_json::Value = serde_json::from_str(out_b.trim()).unwrap();
     let (written_a, written_b) = (as_u64(&a, "rows_written"), as_u64(&b, "rows_written"));
@@ -312,7 +339,7 @@ fn sigterm_mid_run_drains_commits_everything_written_and_exits_cleanly() {
 }
 
 #[test]
-fn produce_from_file_sends_each_nonblank_line_with_its_line_number_as_id() {
+fn produce_from_file_sends_each_nonblank_line_with_an_id_from_its_line_number() {
     let scenario = Scenario::new("file");
     scenario.setup();
     let dir = temp_dir();
@@ -326,7 +353,8 @@ fn produce_from_file_sends_each_nonblank_line_with_its_line_number_as_id() {
     assert_eq!(as_u64(&produced, "sent"), 3, "{produced}");
     scenario.process_until_idle("2");
     let rows = stored_rows(&scenario.keyspace);
-    let base = 3 * 10_000_000_000i64;
+    // Lines have ids of their own, apart from generated sentences.
+    let base = sentiflow::ids::file_line_id(3, 0).unwrap();
     let by_id = |line: i64| {
         rows.get(&(base + line))
             .map(|row| (row.sentence.as_str(), row.label.as_str()))
@@ -342,7 +370,15 @@ fn cassandra_stopped_mid_run_the_processor_waits_with_bounded_memory_and_resumes
     let scenario = Scenario::new("outage");
     scenario.setup();
     scenario.produce(&["--count", "150000", "--seed", "8"]);
-    let running = scenario.spawn_process(&["--json", "--exit-when-idle", "5"]);
+    let running = scenario.spawn_process(&[
+        "--json",
+        "--exit-when-idle",
+        "5",
+        "--pause-after",
+        "1",
+        "--log",
+        "info",
+    ]);
     let rows_before = wait_until(Duration::from_secs(120), || {
         scenario.status()["partitions"]
             .as_array()
@@ -356,7 +392,7 @@ fn cassandra_stopped_mid_run_the_processor_waits_with_bounded_memory_and_resumes
         running.stderr()
     );
 
-    services(&["down", "cassandra"]);
+    let stopped = Stopped::stop("cassandra");
     let waiting = wait_until(Duration::from_secs(60), || {
         running.stderr().contains("retrying")
     });
@@ -376,9 +412,14 @@ fn cassandra_stopped_mid_run_the_processor_waits_with_bounded_memory_and_resumes
         peak > 0.0 && peak < 150.0,
         "resident memory reached {peak:.0} MiB during the outage"
     );
-    assert!(running.child.id() > 0);
+    // The backlog stayed in Kafka because the source paused fetching.
+    assert!(
+        running.stderr().contains("pausing fetching"),
+        "the source never paused:\n{}",
+        running.stderr()
+    );
 
-    services(&["up", "cassandra"]);
+    stopped.start();
     let (status, out, err) = running.finish(Duration::from_secs(600));
     assert!(status.success(), "{err}");
     let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
@@ -401,20 +442,27 @@ fn malformed_messages_go_to_the_dead_letter_topic_with_their_reason() {
             r#"{"id": 4, "sentence": 4}"#,
             r#"{"id": 5, "sentence": "   "}"#,
             r#"{"sentence": "no id"}"#,
+            r#"{"id": -2, "sentence": "a negative id would collide with plain-text ids"}"#,
         ],
     );
-    // Another independent client (librdkafka) for what a console cannot type.
+    // Another independent client (librdkafka) for what a console cannot type:
+    // bytes that are not UTF-8, a long value, no value, and headers.
     let producer: BaseProducer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", BROKERS)
         .create()
         .unwrap();
     let long = "x".repeat(20_000);
+    let headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
+        key: "trace-id",
+        value: Some(&b"\x00\x01 binary"[..]),
+    });
     for value in [&b"invalid \xff\xfe utf-8"[..], long.as_bytes()] {
         producer
             .send(
                 BaseRecord::<[u8], [u8]>::to(&scenario.topic)
-                    .key(&b"k"[..])
-                    .payload(value),
+                    .key(&b"k\xffey"[..])
+                    .payload(value)
+                    .headers(headers.clone()),
             )
             .map_err(|(e, _)| e)
             .unwrap();
@@ -426,19 +474,55 @@ fn malformed_messages_go_to_the_dead_letter_topic_with_their_reason() {
     producer.flush(Duration::from_secs(30)).unwrap();
 
     let processed = scenario.process_until_idle("3");
-    let messages_in = 10;
+    let messages_in = 11;
     assert_eq!(as_u64(&processed, "rows_written"), 2, "{processed}");
-    assert_eq!(as_u64(&processed, "dead_letters"), 8, "{processed}");
+    assert_eq!(as_u64(&processed, "dead_letters"), 9, "{processed}");
     assert_eq!(
         as_u64(&processed, "rows_written") + as_u64(&processed, "dead_letters"),
         messages_in
     );
 
-    let dead = read_dead_letters(&scenario.topic, 8);
-    assert_eq!(dead.lines().count(), 8, "{dead}");
+    // Each dead letter is its original message byte for byte (key, value,
+    // headers), followed by headers saying why and where from.
+    let originals = read_records(&scenario.topic, messages_in as usize);
+    let letters = read_records(&format!("{}.dlq", scenario.topic), 9);
+    let mut reasons = String::new();
+    for letter in &letters {
+        let partition: i32 = letter
+            .header("sentiflow.source.partition")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let offset: i64 = letter
+            .header("sentiflow.source.offset")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let original = originals
+            .iter()
+            .find(|o| (o.partition, o.offset) == (partition, offset))
+            .expect("a dead letter names a message that exists");
+        assert_eq!(letter.key, original.key);
+        assert_eq!(letter.value, original.value);
+        assert_eq!(
+            letter.headers[..original.headers.len()],
+            original.headers[..],
+            "the original headers come first, unchanged"
+        );
+        assert_eq!(
+            letter.header("sentiflow.source.topic").as_deref(),
+            Some(scenario.topic.as_str())
+        );
+        assert_eq!(
+            letter.header("sentiflow.error.stage").as_deref(),
+            Some("decode")
+        );
+        reasons.push_str(&letter.header("sentiflow.error.reason").unwrap());
+        reasons.push('\n');
+    }
     for reason in [
         "not a JSON object",
-        "\"id\" must be an integer",
+        "\"id\" must be a non-negative integer",
         "\"sentence\" must be a string",
         "the sentence is empty",
         "not valid UTF-8",
@@ -446,21 +530,46 @@ fn malformed_messages_go_to_the_dead_letter_topic_with_their_reason() {
         "no value",
     ] {
         assert!(
-            dead.contains(reason),
-            "no dead letter says {reason:?}:\n{dead}"
+            reasons.contains(reason),
+            "no dead letter says {reason:?}:\n{reasons}"
         );
     }
-    assert!(
-        dead.contains(&format!("sentiflow.source.topic:{}", scenario.topic)),
-        "{dead}"
+    assert_eq!(
+        reasons.matches("must be a non-negative integer").count(),
+        2,
+        "{reasons}"
     );
-    assert!(dead.contains("sentiflow.error.stage:decode"), "{dead}");
-    assert!(dead.contains("sentiflow.source.offset:"), "{dead}");
-    assert_eq!(scenario.status()["dead_letters"], 8);
+    assert_eq!(scenario.status()["dead_letters"], 9);
 }
 
 #[test]
-fn plain_text_becomes_a_row_and_the_original_readme_table_works() {
+fn plain_text_rows_get_ids_from_topic_partition_and_offset() {
+    let scenario = Scenario::new("plain");
+    scenario.setup();
+    console_produce(
+        &scenario.topic,
+        &[
+            "I absolutely love this plain text line",
+            "and this one is awful",
+        ],
+    );
+    let processed = scenario.process_until_idle("3");
+    assert_eq!(as_u64(&processed, "rows_written"), 2, "{processed}");
+    let tag = sentiflow::ids::topic_tag(&scenario.topic);
+    for (id, row) in stored_rows(&scenario.keyspace) {
+        let (partition, offset) = (row.source.0.unwrap(), row.source.1.unwrap());
+        assert_eq!(
+            Some(id),
+            sentiflow::ids::plain_text_id(tag, partition, offset),
+            "{}",
+            row.sentence
+        );
+        assert!(id < 0, "plain-text ids are negative");
+    }
+}
+
+#[test]
+fn the_original_readme_table_works_and_a_row_it_cannot_hold_is_a_dead_letter_byte_for_byte() {
     let scenario = Scenario::new("readme");
     // The original stack's README creates the keyspace and table by hand, like this.
     let created = cqlsh(&format!(
@@ -480,14 +589,39 @@ fn plain_text_becomes_a_row_and_the_original_readme_table_works() {
     ])));
     console_produce(
         &scenario.topic,
-        &[
-            "I absolutely love this plain text line",
-            r#"{"id": 42, "sentence": "a terrible, horrible JSON line"}"#,
-            r#"{"id": 30000000001, "sentence": "an id too big for int"}"#,
-        ],
+        &[r#"{"id": 42, "sentence": "a terrible, horrible JSON line"}"#],
     );
-    let processed = scenario.process_until_idle("3");
-    assert_eq!(as_u64(&processed, "rows_written"), 2, "{processed}");
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", BROKERS)
+        .create()
+        .unwrap();
+    let too_big = br#"{"id": 30000000001, "sentence": "an id too big for int"}"#;
+    producer
+        .send(
+            BaseRecord::<[u8], [u8]>::to(&scenario.topic)
+                .key(&b"30000000001"[..])
+                .payload(&too_big[..])
+                .headers(
+                    rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
+                        key: "origin",
+                        value: Some(&b"web"[..]),
+                    }),
+                ),
+        )
+        .map_err(|(e, _)| e)
+        .unwrap();
+    producer.flush(Duration::from_secs(30)).unwrap();
+
+    // The default log level: the original table is a supported layout, not a fault.
+    let out = output(
+        scenario
+            .sentiflow()
+            .args(["process", "--json", "--exit-when-idle", "3"]),
+    );
+    assert_success(&out);
+    assert!(!stderr(&out).contains("WARN"), "{}", stderr(&out));
+    let processed: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(as_u64(&processed, "rows_written"), 1, "{processed}");
     assert_eq!(as_u64(&processed, "dead_letters"), 1, "{processed}");
 
     let selected = cqlsh(&format!(
@@ -497,21 +631,34 @@ fn plain_text_becomes_a_row_and_the_original_readme_table_works() {
     assert_success(&selected);
     let table = stdout(&selected);
     assert!(
-        table.contains("I absolutely love this plain text line") && table.contains("positive"),
-        "{table}"
-    );
-    assert!(
         table.contains(" 42 ") && table.contains("negative"),
         "{table}"
     );
-    assert!(table.contains("(2 rows)"), "{table}");
+    assert!(table.contains("(1 rows)"), "{table}");
 
-    let dead = read_dead_letters(&scenario.topic, 1);
-    assert!(
-        dead.contains("does not fit") && dead.contains("30000000001"),
-        "{dead}"
+    // The write stage's dead letter is the message as it came, not a re-encoding.
+    let letter = read_records(&format!("{}.dlq", scenario.topic), 1).remove(0);
+    assert_eq!(letter.value, too_big);
+    assert_eq!(letter.key.as_deref(), Some(&b"30000000001"[..]));
+    assert_eq!(
+        letter.headers[0],
+        ("origin".to_owned(), Some(b"web".to_vec()))
     );
-    assert!(dead.contains("sentiflow.error.stage:write"), "{dead}");
+    assert_eq!(
+        letter.header("sentiflow.error.stage").as_deref(),
+        Some("write")
+    );
+    assert_eq!(
+        letter.header("sentiflow.error.code").as_deref(),
+        Some("id_out_of_range")
+    );
+    assert!(
+        letter
+            .header("sentiflow.error.reason")
+            .unwrap()
+            .contains("does not fit"),
+        "{letter:?}"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //!
 //! A test that needs a service fails loudly when it is not there: it never skips.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -32,11 +33,17 @@ pub fn exclusive() -> ServicesLock {
     let in_process = SERVICES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // The same run folder as scripts/services.d/lib.sh picks.
     let run = std::env::var_os("SENTIFLOW_RUN")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
-                .join(".cache/sentiflow/run")
+            std::env::var_os("SENTIFLOW_CACHE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
+                        .join(".cache/sentiflow")
+                })
+                .join("run")
         });
     std::fs::create_dir_all(&run).expect("cannot create the services' run folder");
     let path = run.join("tests.lock");
@@ -153,6 +160,21 @@ impl Scenario {
         serde_json::from_str(stdout(&out).trim()).unwrap()
     }
 
+    /// The committed offset of each partition (0 when none).
+    pub fn committed(&self) -> BTreeMap<i32, i64> {
+        self.status()["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["partition"].as_i64().unwrap() as i32,
+                    p["committed_offset"].as_i64().unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+
     /// `sentiflow verify`: every id of `seed` below `count` is stored.
     pub fn verify(&self, seed: u64, count: u64) {
         let out = output(self.sentiflow().args([
@@ -182,6 +204,49 @@ impl Drop for Scenario {
             "--topic",
             &format!("{}.dlq", self.topic),
         ]);
+    }
+}
+
+/// A service frozen with SIGSTOP (`scripts/services pause`): it keeps its
+/// sockets open and answers nothing, like a hung node. Thawed on drop, even
+/// when the test fails.
+pub struct Frozen(&'static str);
+
+impl Frozen {
+    pub fn freeze(service: &'static str) -> Frozen {
+        services(&["pause", service]);
+        Frozen(service)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = script("services", &["resume", self.0]);
+    }
+}
+
+/// A service stopped (`scripts/services down`), started again by `start`, or
+/// on drop when the test fails first: the next tests need it.
+pub struct Stopped(Option<&'static str>);
+
+impl Stopped {
+    pub fn stop(service: &'static str) -> Stopped {
+        services(&["down", service]);
+        Stopped(Some(service))
+    }
+
+    pub fn start(mut self) {
+        if let Some(service) = self.0.take() {
+            services(&["up", service]);
+        }
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Some(service) = self.0.take() {
+            let _ = script("services", &["up", service]);
+        }
     }
 }
 
@@ -221,27 +286,77 @@ pub fn kafka_tool(args: &[&str]) -> Output {
     script("kafka", args)
 }
 
-/// The first `count` records of `<topic>.dlq`, headers included, read with
-/// Kafka's own console consumer.
-pub fn read_dead_letters(topic: &str, count: usize) -> String {
-    let consumed = kafka_tool(&[
-        "console-consumer",
-        "--topic",
-        &format!("{topic}.dlq"),
-        "--from-beginning",
-        "--max-messages",
-        &count.to_string(),
-        "--timeout-ms",
-        "30000",
-        "--formatter-property",
-        "print.headers=true",
-    ]);
-    assert!(
-        consumed.status.success(),
-        "console consumer failed:\n{}",
-        stderr(&consumed)
+/// A record as it is in a topic, byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaRecord {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl KafkaRecord {
+    /// The first header called `name`, as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .and_then(|(_, value)| value.as_ref())
+            .map(|value| String::from_utf8_lossy(value).into_owned())
+    }
+}
+
+/// The first `count` records of `topic` (all partitions, from the start),
+/// read with a plain librdkafka consumer outside any group.
+pub fn read_records(topic: &str, count: usize) -> Vec<KafkaRecord> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::{Headers, Message};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", BROKERS)
+        .set("group.id", "sentiflow-tests-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("cannot create a test consumer");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("cannot read the topic's metadata");
+    let mut assignment = rdkafka::TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        assignment
+            .add_partition_offset(topic, partition.id(), rdkafka::Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&assignment).unwrap();
+    let mut records = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while records.len() < count && Instant::now() < deadline {
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message.expect("consumer error");
+        records.push(KafkaRecord {
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            value: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            headers: message
+                .headers()
+                .map(|headers| {
+                    headers
+                        .iter()
+                        .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        });
+    }
+    assert_eq!(
+        records.len(),
+        count,
+        "{topic} holds fewer records than expected"
     );
-    stdout(&consumed)
+    records
 }
 
 /// Runs CQL with cqlsh (the independent client) and returns its output.

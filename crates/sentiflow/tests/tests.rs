@@ -21,6 +21,9 @@ mod distributed;
 // The Cassandra sink against a real Cassandra: setup, upserts, the README table, errors.
 mod cassandra_sink;
 
+// Regression tests for the processor's stalls, wedges and lost logs, with real faults.
+mod hardening;
+
 // /metrics read by the Prometheus parsers after real runs, /readyz, healthcheck, serve, status --max-lag.
 mod web;
 

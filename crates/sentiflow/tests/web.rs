@@ -692,6 +692,34 @@ fn serve_shows_a_sqlite_file_and_two_servers_take_two_ports() {
         let metrics = parse(&served.metrics(false), false);
         assert_eq!(metrics.sum("sentiflow_store_rows"), 300.0);
     }
+    // As in a container: the dashboard on one address, metrics and health on another.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let split = Served::start(
+        sentiflow()
+            .arg("serve")
+            .arg("--db")
+            .arg(&db)
+            .env("SENTIFLOW_LISTEN", "127.0.0.1:0")
+            .env("SENTIFLOW_METRICS_ADDR", format!("127.0.0.1:{port}")),
+    );
+    assert_ne!(split.url, format!("http://127.0.0.1:{port}"));
+    assert_eq!(split.get("/").0, 200);
+    let other = |path: &str| {
+        sentiflow::web::client::get(
+            &format!("http://127.0.0.1:{port}{path}"),
+            Duration::from_secs(10),
+        )
+        .unwrap()
+        .status
+    };
+    assert_eq!(other("/healthz"), 200);
+    assert_eq!(other("/metrics"), 200);
+    assert_eq!(other("/"), 404, "only metrics and health there");
+    split.stop("TERM");
     let missing = output(
         sentiflow()
             .args(["serve", "--db"])

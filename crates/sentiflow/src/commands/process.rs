@@ -1,6 +1,7 @@
 //! `sentiflow process`: a consumer-group member, Kafka -> VADER -> Cassandra.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::drive::Drive;
@@ -46,9 +47,7 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
             batch_size,
             linger: Duration::from_millis(20),
             queue_batches: QUEUE_BATCHES,
-            pause_threshold: args
-                .pause_threshold
-                .map_or(batch_size * 4, |threshold| threshold as usize),
+            pause_after: args.pause_after,
             exit_when_idle: args.exit_when_idle,
             max_sentence_bytes: args.max_sentence_bytes as usize,
             drain_timeout: args.drain_timeout,
@@ -61,6 +60,7 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
             Some(web::Plan {
                 command: "process",
                 bind,
+                metrics_bind: None,
                 dashboard: args.web.ui,
                 store: match args.web.ui {
                     true => Some(web::Store::Cassandra(Arc::new(
@@ -92,7 +92,7 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
             max_in_flight: args.max_in_flight_batches as usize,
             ..PipelineOptions::default()
         },
-        stats,
+        stats: Arc::clone(&stats),
         shutdown,
         output: &args.output,
         web,
@@ -100,6 +100,9 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
     }
     .run("idle")
     .await?;
+    let source = &stats.source;
+    let offset_resets = source.offset_resets.load(Ordering::Relaxed);
+    let skipped = source.skipped_by_resets.load(Ordering::Relaxed);
 
     let table = format!("{}.{}", args.cassandra.keyspace, args.cassandra.table);
     if args.output.json {
@@ -108,6 +111,9 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
             "group": args.group.group,
             "table": table,
             "dead_letter_topic": dead_letter_topic,
+            "rebalances": source.rebalances.load(Ordering::Relaxed),
+            "offset_resets": offset_resets,
+            "messages_skipped_by_resets": skipped,
         });
         println!("{}", summary.to_json(extra));
     } else {
@@ -131,6 +137,13 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
             args.group.group,
             args.kafka.topic
         );
+        if offset_resets > 0 {
+            println!(
+                "  {} offset resets skipped {} messages (see the log)",
+                thousands(offset_resets),
+                thousands(skipped)
+            );
+        }
         if summary.ending == "abandoned" {
             println!(
                 "  writes were still failing at shutdown: their offsets were not committed and will be read again"

@@ -194,6 +194,7 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
             let plan = web::Plan {
                 command: "produce",
                 bind,
+                metrics_bind: None,
                 dashboard: false,
                 store: None,
                 kafka: None,

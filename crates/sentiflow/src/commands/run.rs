@@ -37,6 +37,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         Some(bind) => Some(web::Plan {
             command: "run",
             bind,
+            metrics_bind: None,
             dashboard: args.web.ui,
             store: match args.web.ui {
                 true => Some(web::Store::Sqlite(Arc::new(DashboardReader::open(

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::cli::{ConsistencyArg, ServeArgs};
+use crate::cli::{ConsistencyArg, Listen, ServeArgs};
 use crate::shutdown::Shutdown;
 use crate::sinks::cassandra::Dashboard;
 use crate::sinks::sqlite::DashboardReader;
@@ -12,10 +12,16 @@ use crate::web::{self, Bind, KafkaTarget, Live, Plan, Probe, Store};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let bind = args.listen.map_or(Bind::default_range(), Bind::Exact);
+    // Metrics and health also on --metrics-addr, unless it is the same address.
+    let metrics_bind = match args.metrics_addr {
+        Some(Listen::At(addr)) if Some(addr) != args.listen => Some(Bind::Exact(addr)),
+        _ => None,
+    };
     let plan = match &args.db {
         Some(db) => Plan {
             command: "serve",
             bind,
+            metrics_bind,
             dashboard: true,
             store: Some(Store::Sqlite(Arc::new(DashboardReader::open(db)?))),
             kafka: None,
@@ -30,6 +36,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Plan {
                 command: "serve",
                 bind,
+                metrics_bind,
                 dashboard: true,
                 store: Some(Store::Cassandra(dashboard)),
                 kafka: Some(KafkaTarget {

@@ -48,6 +48,9 @@ pub struct Plan {
     /// The command serving: `run`, `process`, `produce` or `serve`.
     pub command: &'static str,
     pub bind: Bind,
+    /// A second address serving only `/metrics`, `/healthz` and `/readyz` (`serve` in a
+    /// container: the dashboard on one port, metrics and health on the usual one).
+    pub metrics_bind: Option<Bind>,
     /// Serve the dashboard (`/`, `/api/...`) as well as the metrics.
     pub dashboard: bool,
     /// The store the dashboard reads.

@@ -11,6 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::FutureExt as _;
 use prometheus_client::registry::Registry;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
@@ -120,6 +121,10 @@ impl Drop for Server {
 pub async fn start(plan: Plan, live: Live) -> anyhow::Result<Server> {
     let listener = bind(plan.bind).await?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match plan.metrics_bind {
+        Some(extra) => Some(bind(extra).await?),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         command: plan.command,
         started_ms: now_ms(),
@@ -136,29 +141,49 @@ pub async fn start(plan: Plan, live: Live) -> anyhow::Result<Server> {
         served: AtomicU64::new(0),
     });
     let registry = Arc::new(metrics::registry(Arc::clone(&shared)));
-    let mut router = Router::new()
-        .route("/metrics", get(metrics_handler))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+    let state = AppState {
+        shared: Arc::clone(&shared),
+        registry,
+    };
+    let health_routes = || {
+        Router::new()
+            .route("/metrics", get(metrics_handler))
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+    };
+    let mut router = health_routes();
     if shared.dashboard {
         router = router
             .route("/", get(dashboard))
             .route("/api/snapshot", get(snapshot))
             .route("/assets/{name}", get(asset));
     }
-    let app = router.with_state(AppState {
-        shared: Arc::clone(&shared),
-        registry,
-    });
+    let app = router.with_state(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
-    let mut tasks = vec![tokio::spawn(async move {
-        let serving = axum::serve(listener, app).with_graceful_shutdown(async {
-            let _ = stopped.await;
+    let mut stopped = stopped.shared();
+    let mut tasks = Vec::new();
+    let mut metrics_addr = None;
+    if let Some(listener) = metrics_listener {
+        metrics_addr = Some(listener.local_addr()?);
+        let app = health_routes().with_state(state);
+        let stopped = stopped.clone();
+        tasks.push(tokio::spawn(async move {
+            let serving = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serving.await {
+                tracing::warn!("the metrics server stopped: {error}");
+            }
+        }));
+    }
+    tasks.push(tokio::spawn(async move {
+        let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = (&mut stopped).await;
         });
         if let Err(error) = serving.await {
             tracing::warn!("the web server stopped: {error}");
         }
-    })];
+    }));
     let probing = Arc::clone(&shared);
     tasks.push(tokio::spawn(async move {
         loop {
@@ -181,8 +206,9 @@ pub async fn start(plan: Plan, live: Live) -> anyhow::Result<Server> {
     if shared.dashboard || matches!(shared.live, Live::None) {
         tasks.push(tokio::spawn(refresh::run(Arc::clone(&shared))));
     }
+    let metrics_at = metrics_addr.unwrap_or(addr);
     let what = if shared.dashboard {
-        format!("dashboard http://{addr}/ , metrics http://{addr}/metrics")
+        format!("dashboard http://{addr}/ , metrics http://{metrics_at}/metrics")
     } else {
         format!("metrics http://{addr}/metrics")
     };

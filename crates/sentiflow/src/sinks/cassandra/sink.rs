@@ -64,9 +64,17 @@ impl CassandraSink {
         // An upsert by primary key: the driver may retry it or send it twice.
         insert.set_is_idempotent(true);
         if !inspection.missing.is_empty() {
+            // The original stack's 3-column table is a supported layout, not a fault.
             let missing: Vec<&str> = inspection.missing.iter().map(|c| c.name()).collect();
-            tracing::warn!(
-                "table {table} lacks the columns {}: their values will not be stored",
+            tracing::info!(
+                "table {table} has {} of sentiflow's columns; it stores those ({}), without {}",
+                inspection.columns.len(),
+                inspection
+                    .columns
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 missing.join(", ")
             );
         }

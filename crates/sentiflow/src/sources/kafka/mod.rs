@@ -22,8 +22,10 @@
 //! - `partitions.rs`: the bookkeeping those rules are written in, unit-tested.
 //!
 //! Memory stays bounded however far behind the processor is: the queue holds
-//! `queue_batches` batches, the poll thread at most `pause_threshold` more
-//! messages, and librdkafka's prefetch is capped (`queued.max.messages.kbytes`).
+//! `queue_batches` batches, the poll thread takes at most one more message
+//! per wait while the queue is full, librdkafka's prefetch is capped
+//! (`queued.max.messages.kbytes`), and a pipeline stuck for `pause_after`
+//! pauses fetching altogether.
 
 mod context;
 mod partitions;
@@ -55,9 +57,9 @@ pub struct KafkaSourceOptions {
     pub linger: Duration,
     /// Batches queued between the poll thread and the pipeline.
     pub queue_batches: usize,
-    /// Messages polled but not yet taken by the pipeline at which fetching
-    /// pauses; it resumes once fewer than a batch are waiting.
-    pub pause_threshold: usize,
+    /// How long the pipeline may take no batch (its sink is slow or down)
+    /// before fetching pauses; it resumes when the pipeline takes one again.
+    pub pause_after: Duration,
     /// End once every assigned partition has been caught up this long.
     pub exit_when_idle: Option<Duration>,
     /// Longer sentences become dead letters.

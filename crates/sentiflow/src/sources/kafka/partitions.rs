@@ -85,6 +85,9 @@ pub struct Partitions {
     next_epoch: u64,
     /// True once the group has given this member an assignment (even an empty one).
     assigned_once: bool,
+    /// True between a revoke and the assignment that follows it (an eager
+    /// rebalance): owning nothing then does not mean having nothing to do.
+    awaiting_assignment: bool,
 }
 
 impl Partitions {
@@ -93,6 +96,7 @@ impl Partitions {
     /// of the same partition are ignored.
     pub fn assign(&mut self, assigned: &[(i32, Option<i64>)]) {
         self.assigned_once = true;
+        self.awaiting_assignment = false;
         for (partition, committed) in assigned {
             let epoch = self.next_epoch;
             self.next_epoch += 1;
@@ -113,6 +117,7 @@ impl Partitions {
     /// The group took `revoked` away: nothing is acknowledged for them from
     /// now on. Returns what was handed over and never acknowledged.
     pub fn revoke(&mut self, revoked: &[i32]) -> Vec<GivenUp> {
+        self.awaiting_assignment = true;
         let given_up = self.undrained(revoked);
         for partition in revoked {
             self.owned.remove(partition);
@@ -120,8 +125,10 @@ impl Partitions {
         given_up
     }
 
-    pub fn assigned_once(&self) -> bool {
-        self.assigned_once
+    /// True when the group has settled this member's assignment: it has had
+    /// one, and is not between a revoke and the next assignment.
+    pub fn settled(&self) -> bool {
+        self.assigned_once && !self.awaiting_assignment
     }
 
     pub fn get(&self, partition: i32) -> Option<&PartitionState> {
@@ -349,6 +356,24 @@ mod tests {
         owned.assign(&[(0, Some(42))]);
         let epoch = owned.epochs()[&0];
         assert_eq!(owned.first_message(&at(0, epoch, 42)), None);
+    }
+
+    #[test]
+    fn a_member_between_revoke_and_assignment_is_not_settled() {
+        let mut owned = Partitions::default();
+        assert!(!owned.settled(), "never assigned");
+        owned.assign(&[]);
+        assert!(
+            owned.settled(),
+            "an empty assignment is still an assignment"
+        );
+        owned.assign(&[(0, None)]);
+        owned.revoke(&[0]);
+        // Owning nothing in the middle of a rebalance is not being idle.
+        assert!(!owned.settled());
+        assert!(owned.all_drained());
+        owned.assign(&[(0, None), (1, None)]);
+        assert!(owned.settled());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The poll thread: takes messages out of librdkafka, decodes them, groups
 //! them into batches and hands the batches to the pipeline's bounded queue.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -44,11 +44,17 @@ pub(super) struct Poller {
 /// What the loop tracks between iterations.
 struct LoopState {
     epochs: HashMap<i32, u64>,
+    /// Partitions of the current assignment no message has been read from
+    /// yet: their first message may reveal an offset reset.
+    unseen: HashSet<i32>,
     seen_rebalances: u64,
     pending: Vec<Polled>,
     first_pending_at: Instant,
     /// Whether fetching is paused (as asked of librdkafka).
     paused: bool,
+    /// The last time the pipeline's queue had room: the pipeline is stuck
+    /// (its sink slow or down) when this is long ago.
+    last_room: Instant,
     last_activity: Instant,
     last_idle_check: Instant,
 }
@@ -84,15 +90,17 @@ impl Poller {
     fn poll_loop(&mut self) -> anyhow::Result<()> {
         let mut state = LoopState {
             epochs: HashMap::new(),
+            unseen: HashSet::new(),
             seen_rebalances: u64::MAX,
             pending: Vec::with_capacity(self.options.batch_size),
             first_pending_at: Instant::now(),
             paused: false,
+            last_room: Instant::now(),
             last_activity: Instant::now(),
             last_idle_check: Instant::now(),
         };
         let batch_size = self.options.batch_size;
-        let pause_threshold = self.options.pause_threshold.max(1);
+        let pause_after = self.options.pause_after;
 
         while !self.shared.stop.load(Ordering::SeqCst) {
             let batch_ready = state.pending.len() >= batch_size
@@ -110,9 +118,9 @@ impl Poller {
                             self.shared.partitions().mark_sent(&positions);
                         }
                         state.first_pending_at = Instant::now();
-                        // Resume only once the backlog is small again: pausing purges
-                        // librdkafka's prefetched messages, so it must not flap.
-                        if state.paused && state.pending.len() < batch_size {
+                        state.last_room = Instant::now();
+                        // The pipeline takes batches again.
+                        if state.paused {
                             self.set_paused(&mut state, false);
                         }
                         continue;
@@ -123,13 +131,18 @@ impl Poller {
             }
             if queue_full {
                 // The pipeline is busy: leave messages in librdkafka's bounded
-                // prefetch queue rather than in ours, and wait for room.
-                if !state.paused && state.pending.len() >= pause_threshold {
+                // prefetch queue rather than in ours, and wait for room. Only a
+                // pipeline stuck for `pause_after` pauses fetching: pausing purges
+                // the prefetched messages, which a merely busy pipeline needs.
+                if !state.paused && state.last_room.elapsed() >= pause_after {
                     self.set_paused(&mut state, true);
                 }
                 if self.wait_for_room(Duration::from_millis(100)) {
+                    state.last_room = Instant::now();
                     continue;
                 }
+            } else {
+                state.last_room = Instant::now();
             }
             // A full queue still needs polls now and then, for rebalances.
             let timeout = if queue_full {
@@ -145,12 +158,15 @@ impl Poller {
             match consumer.poll(timeout) {
                 Some(Ok(message)) => {
                     // Rebalance callbacks run inside `poll`: refresh before using epochs.
-                    self.after_rebalance(&mut state, pause_threshold);
+                    self.after_rebalance(&mut state, pause_after);
                     if state.pending.is_empty() {
                         state.first_pending_at = Instant::now();
                     }
                     state.last_activity = Instant::now();
                     self.shared.stats.source.connected.set(true);
+                    if state.unseen.remove(&message.partition()) {
+                        self.check_reset(&message, &state.epochs);
+                    }
                     let polled = self.decode(&message, &state.epochs);
                     state.pending.push(polled);
                 }
@@ -163,7 +179,7 @@ impl Poller {
                 }
                 None => {}
             }
-            self.after_rebalance(&mut state, pause_threshold);
+            self.after_rebalance(&mut state, pause_after);
 
             if let Some(idle) = self.options.exit_when_idle
                 && state.pending.is_empty()
@@ -191,10 +207,11 @@ impl Poller {
 
     /// After a rebalance: new epochs, messages read under a revoked
     /// assignment dropped (their next owner reads them), and the new
-    /// assignment put explicitly in the state the backlog asks for: an
-    /// application's pause survives a reassignment in librdkafka, so a
-    /// partition given back while paused would otherwise never be fetched.
-    fn after_rebalance(&self, state: &mut LoopState, pause_threshold: usize) {
+    /// assignment put explicitly in the state the pipeline asks for (paused
+    /// only while it is stuck): an application's pause survives a
+    /// reassignment in librdkafka, so a partition given back while paused
+    /// would otherwise never be fetched again.
+    fn after_rebalance(&self, state: &mut LoopState, pause_after: Duration) {
         let now = self.shared.rebalances.load(Ordering::SeqCst);
         if now == state.seen_rebalances {
             return;
@@ -202,12 +219,13 @@ impl Poller {
         state.seen_rebalances = now;
         let partitions = self.shared.partitions();
         state.epochs = partitions.epochs();
+        state.unseen = state.epochs.keys().copied().collect();
         state
             .pending
             .retain(|polled| partitions.is_current(&polled.position));
         drop(partitions);
-        let pause = state.pending.len() >= pause_threshold;
-        self.apply_pause(state, pause);
+        let stuck = self.sender.capacity() == 0 && state.last_room.elapsed() >= pause_after;
+        self.apply_pause(state, stuck);
     }
 
     /// A message as a record, or as a dead letter with the reason.
@@ -224,7 +242,6 @@ impl Poller {
             offset: origin.offset,
             timestamp_ms,
         };
-        self.check_reset(&position);
         let original = Original {
             key: message.key().map(|key| self.copy(key)),
             value: message.payload().map(|value| self.copy(value)),
@@ -268,8 +285,17 @@ impl Poller {
     }
 
     /// Logs and counts an offset reset revealed by the first message of an assignment.
-    fn check_reset(&self, position: &Position) {
-        let Some(reset) = self.shared.partitions().first_message(position) else {
+    fn check_reset(&self, message: &BorrowedMessage<'_>, epochs: &HashMap<i32, u64>) {
+        let Some(&epoch) = epochs.get(&message.partition()) else {
+            return;
+        };
+        let position = Position {
+            partition: message.partition(),
+            epoch,
+            offset: message.offset(),
+            timestamp_ms: 0,
+        };
+        let Some(reset) = self.shared.partitions().first_message(&position) else {
             return;
         };
         let source = &self.shared.stats.source;
@@ -372,11 +398,11 @@ impl Poller {
                     source.pauses.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(
                         ?partitions,
-                        waiting = state.pending.len(),
-                        "the pipeline is full: pausing fetching"
+                        "the pipeline has taken nothing for {:?} (its sink is slow or down): pausing fetching",
+                        state.last_room.elapsed()
                     );
                 } else {
-                    tracing::debug!(?partitions, "fetching");
+                    tracing::info!(?partitions, "fetching");
                 }
             }
             Err(error) => tracing::warn!(
@@ -392,7 +418,7 @@ impl Poller {
         let topic = &self.shared.topic;
         {
             let partitions = self.shared.partitions();
-            if !partitions.assigned_once() || !partitions.all_drained() {
+            if !partitions.settled() || !partitions.all_drained() {
                 return Ok(false);
             }
         }
