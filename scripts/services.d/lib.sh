@@ -115,7 +115,10 @@ find_java() {
 port_owner() {
   local port=$1 line
   if command -v ss >/dev/null 2>&1; then
-    line=$(ss -Hltnp "sport = :$port" 2>/dev/null | head -n 1)
+    # Only 127.0.0.1 or a wildcard address is in the way: other loopback
+    # addresses (another run folder's cluster on 127.0.1.x) may share the port.
+    line=$(ss -Hltnp "sport = :$port" 2>/dev/null |
+      awk '$4 ~ /^(127\.0\.0\.1|0\.0\.0\.0|\*|\[::\]|\[::1\]):/' | head -n 1)
     [[ -z $line ]] && return 0
     if [[ $line =~ users:\(\(\"([^\"]*)\",pid=([0-9]+) ]]; then
       echo "${BASH_REMATCH[1]} (pid ${BASH_REMATCH[2]})"
