@@ -1,7 +1,7 @@
 # sentiflow's entry points. `make test` is what CI runs (.ci/run).
-.PHONY: run test lint services unit fixtures bench bench-distributed build clean test-airflow
+.PHONY: run test lint services unit fixtures bench bench-distributed build clean test-airflow web-test-deps browser screenshot bench-web
 .PHONY: test-faults test-faults-down soak
-.PHONY: up down logs secrets up-host lint-docker test-docker test-docker-observability
+.PHONY: up down logs secrets up-host lint-docker test-docker
 
 CARGO ?= cargo
 # The release binary the Airflow and Docker tests run (built by `make build`).
@@ -13,8 +13,8 @@ run:
 
 ## test: every check and test. Starts the real Kafka and Cassandra itself (scripts/services,
 ## jars from Maven Central, cached in ~/.cache/sentiflow) and leaves them running; installs
-## Airflow (PyPI) and a private Docker engine (Debian) into the cache when missing.
-test: lint services unit fixtures build test-airflow test-docker
+## Airflow (PyPI), headless Chromium (Debian) and a private Docker engine (Debian) when missing.
+test: lint services web-test-deps unit fixtures build test-airflow test-docker
 
 ## services: a smoke test of the real services, which leaves them up for the tests
 services:
@@ -84,6 +84,23 @@ bench:
 bench-distributed:
 	scripts/bench-distributed
 
+## bench-web: what metrics, the dashboard and its companion table cost run and process (starts the services)
+bench-web:
+	scripts/bench-web
+
+## web-test-deps: what the web tests need, installed when missing: headless Chromium and
+## chromedriver (apt: chromium chromium-driver fonts-dejavu-core) and Python's prometheus_client
+## (a virtualenv in ~/.cache/sentiflow). Without them those tests fail, never skip.
+web-test-deps:
+	scripts/web-test-deps
+
+## browser: the same (the browser is the larger part)
+browser: web-test-deps
+
+## screenshot: the README's dashboard screenshot, taken by the browser test during a real process
+screenshot: web-test-deps
+	SENTIFLOW_SCREENSHOT_DIR=$(CURDIR)/docs/images $(CARGO) test --locked -p sentiflow --test integration -- browser::dashboard_in_chromium_during_a_real_process
+
 build:
 	$(CARGO) build --release --locked -p sentiflow
 
@@ -125,12 +142,8 @@ logs:
 lint-docker:
 	scripts/docker-test static
 
-## test-docker: static checks, then the image and the compose services with a real (private) Docker
-## engine against the real Kafka and Cassandra; installs docker.io and the tools, stops its dockerd
+## test-docker: static checks, then the image (its HEALTHCHECK and dashboard included) and the
+## compose services with a real (private) Docker engine against the real Kafka and Cassandra;
+## installs docker.io and the tools, stops its dockerd
 test-docker:
-	scripts/docker-test static image compose
-
-## test-docker-observability: the HEALTHCHECK and the dashboard in containers (needs issue 9's
-## `sentiflow healthcheck`, --metrics-addr and `sentiflow serve`)
-test-docker-observability:
-	scripts/docker-test healthcheck dashboard
+	scripts/docker-test static image compose healthcheck dashboard

@@ -1,6 +1,7 @@
 //! The command line: every subcommand, flag, environment variable and default.
 //! `sentiflow --help` and `sentiflow <command> --help` are generated from here.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -53,6 +54,10 @@ pub enum Command {
     Status(StatusArgs),
     /// Check that every sentence produced with a seed and count is stored in Cassandra exactly once.
     Verify(VerifyArgs),
+    /// Serve the live dashboard, /metrics, /healthz and /readyz for a SQLite file (--db) or for Kafka + Cassandra.
+    Serve(ServeArgs),
+    /// Exit 0 when a sentiflow server answers its health check, 1 otherwise (for Docker's HEALTHCHECK).
+    Healthcheck(HealthcheckArgs),
 }
 
 /// How to reach Kafka.
@@ -179,6 +184,36 @@ pub struct OutputArgs {
     pub quiet: bool,
 }
 
+/// Where a long-running command serves `/metrics`, `/healthz` and `/readyz`.
+#[derive(Clone, Debug, Args)]
+pub struct MetricsArgs {
+    /// Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT (`:PORT` is
+    /// 127.0.0.1:PORT, port 0 any free port), or `off`. The address chosen is printed on
+    /// stderr [default: off for run and produce; for process 127.0.0.1:9464, or the next
+    /// free port up to 9479].
+    #[arg(long, env = "SENTIFLOW_METRICS_ADDR", value_name = "ADDR|off", value_parser = parse_listen)]
+    pub metrics_addr: Option<Listen>,
+}
+
+/// The web layer of the pipeline commands: metrics and, on request, the dashboard.
+#[derive(Clone, Debug, Args)]
+pub struct WebArgs {
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+
+    /// Also serve the live dashboard at / (on --metrics-addr, or 127.0.0.1:9464 or the next
+    /// free port when that is off). After `run --count` ends, the dashboard stays up until Ctrl-C.
+    #[arg(long, env = "SENTIFLOW_UI")]
+    pub ui: bool,
+}
+
+/// An address to serve on, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listen {
+    Off,
+    At(SocketAddr),
+}
+
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     #[command(flatten)]
@@ -267,6 +302,8 @@ pub struct ProduceArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -332,6 +369,8 @@ pub struct ProcessArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub web: WebArgs,
 }
 
 /// Cassandra consistency levels that make sense for writes.
@@ -362,6 +401,11 @@ pub struct StatusArgs {
     /// Print one JSON object instead of text.
     #[arg(long, env = "SENTIFLOW_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
+
+    /// Exit with code 3 (after printing the status) while the total lag is over N
+    /// messages, for a scheduler or a shell loop waiting for "processed".
+    #[arg(long, env = "SENTIFLOW_MAX_LAG", value_name = "N")]
+    pub max_lag: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -430,6 +474,53 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub web: WebArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to serve the dashboard (and /metrics, /healthz, /readyz): HOST:PORT (`:PORT` is
+    /// 127.0.0.1:PORT, port 0 any free port) [default: 127.0.0.1:9464, or the next free
+    /// port up to 9479].
+    #[arg(long, env = "SENTIFLOW_LISTEN", value_name = "ADDR", value_parser = parse_address)]
+    pub listen: Option<SocketAddr>,
+
+    /// Also serve /metrics, /healthz and /readyz on this address (e.g. 0.0.0.0:9464 in a
+    /// container, where the dashboard has a port of its own), or `off` [default: only on --listen].
+    #[arg(long, env = "SENTIFLOW_METRICS_ADDR", value_name = "ADDR|off", value_parser = parse_listen)]
+    pub metrics_addr: Option<Listen>,
+
+    /// Show this SQLite file (written by `sentiflow run`), read-only. Without it, the
+    /// dashboard shows the distributed pipeline: Kafka (topic, group, dead letters) and Cassandra.
+    #[arg(long, env = "SENTIFLOW_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub cassandra: CassandraArgs,
+    #[command(flatten)]
+    pub group: GroupArgs,
+    #[command(flatten)]
+    pub dead_letters: DeadLetterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// The health endpoint to ask (plain http).
+    #[arg(
+        long,
+        env = "SENTIFLOW_HEALTHCHECK_URL",
+        value_name = "URL",
+        default_value = "http://127.0.0.1:9464/healthz"
+    )]
+    pub url: String,
+
+    /// How long to wait for the answer.
+    #[arg(long, env = "SENTIFLOW_HEALTHCHECK_TIMEOUT", value_name = "SECS", default_value = "3",
+          value_parser = parse_seconds)]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -511,6 +602,29 @@ fn parse_group(text: &str) -> Result<String, String> {
     } else {
         Ok(text.to_owned())
     }
+}
+
+/// `off`, or an address to serve on.
+fn parse_listen(text: &str) -> Result<Listen, String> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(Listen::Off);
+    }
+    parse_address(text).map(Listen::At)
+}
+
+/// HOST:PORT, `:PORT` (127.0.0.1), or `localhost:PORT`.
+fn parse_address(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    let expanded = match text.strip_prefix(':') {
+        Some(port) => format!("127.0.0.1:{port}"),
+        None => match text.strip_prefix("localhost:") {
+            Some(port) => format!("127.0.0.1:{port}"),
+            None => text.to_owned(),
+        },
+    };
+    expanded.parse().map_err(|_| {
+        "expected HOST:PORT with an IP address (e.g. 127.0.0.1:9464, 0.0.0.0:9464 or :0)".to_owned()
+    })
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {

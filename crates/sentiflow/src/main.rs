@@ -25,6 +25,11 @@ fn main() -> ExitCode {
     init_logging(&cli.log);
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.is::<commands::status::LagExceeded>() => {
+            // Not a failure: "not yet", for whoever waits on it (exit 3).
+            eprintln!("{error}");
+            ExitCode::from(commands::status::LAG_EXCEEDED_EXIT)
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
@@ -41,6 +46,8 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Process(args) => runtime()?.block_on(commands::process::run(args)),
         Command::Status(args) => runtime()?.block_on(commands::status::run(args)),
         Command::Verify(args) => runtime()?.block_on(commands::verify::run(args)),
+        Command::Serve(args) => runtime()?.block_on(commands::serve::run(args)),
+        Command::Healthcheck(args) => commands::healthcheck::run(args),
     }
 }
 

@@ -43,10 +43,12 @@ async fn session(options: &CassandraOptions) -> Session {
 
 /// Runs one prepared statement (tests too keep to prepared statements).
 async fn cql(session: &Session, statement: &str) {
-    let prepared = session
+    let mut prepared = session
         .prepare(statement)
         .await
         .unwrap_or_else(|error| panic!("preparing {statement}: {error}"));
+    // Schema changes on a busy machine (or just after a restart) outlast the default 10 s.
+    prepared.set_request_timeout(Some(Duration::from_secs(60)));
     session
         .execute_unpaged(&prepared, ())
         .await

@@ -120,10 +120,11 @@ fn produce_100k_then_process_gives_exactly_100k_rows_scored_like_score() {
     let processed = scenario.process_until_idle("3");
     assert_eq!(as_u64(&processed, "rows_written"), 100_000, "{processed}");
     assert_eq!(as_u64(&processed, "dead_letters"), 0);
-    // The rate is over the processing alone; the wall time includes the idle wait.
+    // The rate is over the processing alone; the wall time also holds start-up and the idle
+    // wait (3 s counted from the last message received, which may overlap the last writes).
     let processing = processed["processing_seconds"].as_f64().unwrap();
     let elapsed = processed["elapsed_seconds"].as_f64().unwrap();
-    assert!(processing + 3.0 <= elapsed, "{processed}");
+    assert!(processing < elapsed && elapsed >= 3.0, "{processed}");
     let rate = processed["rows_per_second"].as_f64().unwrap();
     assert!((rate * processing - 100_000.0).abs() < 1.0, "{processed}");
 

@@ -27,3 +27,9 @@ mod hardening;
 // Hostile input: property tests of the decoder and the scorer, unsafe names, and
 // arbitrary bytes through the real services.
 mod hostile;
+
+// /metrics read by the Prometheus parsers after real runs, /readyz, healthcheck, serve, status --max-lag.
+mod web;
+
+// The dashboard in a real headless Chromium, driven over WebDriver during real runs.
+mod browser;

@@ -8,6 +8,7 @@ use crate::cli::OutputArgs;
 use crate::pipeline::{self, DeadLetterSink, Ending, PipelineOptions, PipelineStats, Sink, Source};
 use crate::progress::{Progress, render_rows};
 use crate::shutdown::Shutdown;
+use crate::web;
 
 /// A pipeline to run: its parts and how to report on it.
 pub struct Drive<'a, S, K, D> {
@@ -18,6 +19,36 @@ pub struct Drive<'a, S, K, D> {
     pub stats: Arc<PipelineStats>,
     pub shutdown: Shutdown,
     pub output: &'a OutputArgs,
+    /// `/metrics` and health (and the dashboard), served while the pipeline runs.
+    pub web: Option<web::Plan>,
+    /// Keep serving the dashboard after the source ran out, until Ctrl-C (`run --ui`).
+    pub linger: bool,
+}
+
+/// What is left to do once the summary is printed: stop serving, or keep
+/// the dashboard up until Ctrl-C.
+pub struct Finish {
+    server: Option<web::Server>,
+    linger: bool,
+    shutdown: Shutdown,
+    command: &'static str,
+}
+
+impl Finish {
+    pub async fn done(self) {
+        let Some(server) = self.server else {
+            return;
+        };
+        if self.linger && !self.shutdown.is_requested() {
+            eprintln!(
+                "sentiflow {}: finished; the dashboard stays up at http://{}/ until Ctrl-C",
+                self.command,
+                server.addr()
+            );
+            self.shutdown.requested().await;
+        }
+        server.stop().await;
+    }
 }
 
 /// What every pipeline command reports at the end.
@@ -50,8 +81,21 @@ where
 {
     /// Runs the pipeline to its end. `exhausted` names the ending when the
     /// source ran out (`completed` for a count, `idle` for a consumer).
-    pub async fn run(self, exhausted: &'static str) -> anyhow::Result<PipelineSummary> {
+    pub async fn run(self, exhausted: &'static str) -> anyhow::Result<(PipelineSummary, Finish)> {
         let started = Instant::now();
+        let command = self.web.as_ref().map_or("", |plan| plan.command);
+        let server = match self.web {
+            Some(plan) => {
+                Some(web::start(plan, web::Live::Pipeline(Arc::clone(&self.stats))).await?)
+            }
+            None => None,
+        };
+        let finish = Finish {
+            server,
+            linger: self.linger,
+            shutdown: self.shutdown.clone(),
+            command,
+        };
         let progress = Progress::start(
             Arc::clone(&self.stats),
             self.output.quiet || self.output.json,
@@ -71,7 +115,7 @@ where
         let elapsed = started.elapsed().as_secs_f64();
         let totals = self.stats.snapshot();
         let processing = totals.processing_seconds().unwrap_or(elapsed).max(1e-9);
-        Ok(PipelineSummary {
+        let summary = PipelineSummary {
             ending: match ending {
                 Ending::Exhausted => exhausted,
                 Ending::Interrupted => "interrupted",
@@ -89,7 +133,8 @@ where
             elapsed_seconds: elapsed,
             processing_seconds: processing,
             rows_per_second: totals.written as f64 / processing,
-        })
+        };
+        Ok((summary, finish))
     }
 }
 

@@ -1,10 +1,12 @@
 //! One module per subcommand; `main.rs` dispatches to them.
 
 pub mod drive;
+pub mod healthcheck;
 pub mod process;
 pub mod produce;
 pub mod run;
 pub mod score;
+pub mod serve;
 pub mod setup;
 pub mod status;
 pub mod verify;

@@ -10,10 +10,11 @@ use crate::kafka;
 use crate::pipeline::{PipelineOptions, PipelineStats};
 use crate::progress::thousands;
 use crate::shutdown::Shutdown;
-use crate::sinks::cassandra::CassandraSink;
+use crate::sinks::cassandra::{self, CassandraSink};
 use crate::sinks::dead_letter_topic::DeadLetterTopic;
 use crate::sources::kafka::{KafkaSource, KafkaSourceOptions};
 use crate::stats::Components;
+use crate::web;
 
 /// Batches queued between the poll thread and the pipeline.
 const QUEUE_BATCHES: usize = 4;
@@ -53,7 +54,37 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
         },
         Arc::clone(&stats),
     )?;
-    let summary = Drive {
+    let web = match web::bind_for(&args.web.metrics, true, args.web.ui) {
+        Some(bind) => {
+            let probed = Arc::clone(&sink);
+            Some(web::Plan {
+                command: "process",
+                bind,
+                metrics_bind: None,
+                dashboard: args.web.ui,
+                store: match args.web.ui {
+                    true => Some(web::Store::Cassandra(Arc::new(
+                        cassandra::Dashboard::open(&cassandra).await?,
+                    ))),
+                    false => None,
+                },
+                kafka: Some(web::KafkaTarget {
+                    args: args.kafka.clone(),
+                    group: args.group.group.clone(),
+                    dead_letter_topic: dead_letter_topic.clone(),
+                    read_offsets: false,
+                }),
+                probes: vec![web::Probe::new("cassandra", move || {
+                    let sink = Arc::clone(&probed);
+                    Box::pin(
+                        async move { cassandra::ping(sink.session(), web::PROBE_TIMEOUT).await },
+                    )
+                })],
+            })
+        }
+        None => None,
+    };
+    let (summary, finish) = Drive {
         source,
         sink,
         dead_letters,
@@ -64,6 +95,8 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
         stats: Arc::clone(&stats),
         shutdown,
         output: &args.output,
+        web,
+        linger: false,
     }
     .run("idle")
     .await?;
@@ -117,5 +150,6 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
             );
         }
     }
+    finish.done().await;
     Ok(())
 }

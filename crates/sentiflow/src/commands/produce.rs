@@ -25,6 +25,7 @@ use crate::pipeline::{PipelineStats, StatsSnapshot};
 use crate::progress::{Progress, thousands};
 use crate::record::now_ms;
 use crate::shutdown::Shutdown;
+use crate::web;
 
 /// Messages sent but not yet confirmed; bounds memory and keeps the pipe full.
 const MAX_UNCONFIRMED: usize = 20_000;
@@ -194,6 +195,21 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
     // The pipeline's counters drive the progress line: `written` counts
     // confirmed deliveries, `dead_lettered` failed ones.
     let stats = Arc::new(PipelineStats::default());
+    let server = match web::bind_for(&args.metrics, false, false) {
+        Some(bind) => {
+            let plan = web::Plan {
+                command: "produce",
+                bind,
+                metrics_bind: None,
+                dashboard: false,
+                store: None,
+                kafka: None,
+                probes: Vec::new(),
+            };
+            Some(web::start(plan, web::Live::Producer(Arc::clone(&stats))).await?)
+        }
+        None => None,
+    };
     let progress = Progress::start(
         Arc::clone(&stats),
         args.output.quiet || args.output.json,
@@ -273,6 +289,9 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<()> {
     }
     let _ = tokio::task::block_in_place(|| producer.flush(Duration::from_secs(30)));
     progress.finish().await;
+    if let Some(server) = server {
+        server.stop().await;
+    }
 
     let elapsed = started.elapsed().as_secs_f64();
     let sent = deliveries.sent.load(Ordering::Relaxed);

@@ -7,9 +7,10 @@ use crate::cli::RunArgs;
 use crate::pipeline::{PipelineOptions, PipelineStats};
 use crate::progress::{percent, thousands};
 use crate::shutdown::Shutdown;
-use crate::sinks::sqlite::{SqliteSink, TABLE};
+use crate::sinks::sqlite::{DashboardReader, SqliteSink, TABLE};
 use crate::sources::memory::{GeneratorOptions, MemorySource};
 use crate::stats::Components;
+use crate::web;
 
 /// Batches waiting between the generator and the scorers.
 const QUEUE_BATCHES: usize = 4;
@@ -32,7 +33,24 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         sink: "sqlite_sink",
         dead_letters: "sqlite_sink",
     }));
-    let summary = Drive {
+    let web = match web::bind_for(&args.web.metrics, false, args.web.ui) {
+        Some(bind) => Some(web::Plan {
+            command: "run",
+            bind,
+            metrics_bind: None,
+            dashboard: args.web.ui,
+            store: match args.web.ui {
+                true => Some(web::Store::Sqlite(Arc::new(DashboardReader::open(
+                    &args.db,
+                )?))),
+                false => None,
+            },
+            kafka: None,
+            probes: Vec::new(),
+        }),
+        None => None,
+    };
+    let (summary, finish) = Drive {
         source,
         sink: Arc::clone(&sink),
         dead_letters: Arc::clone(&sink),
@@ -40,6 +58,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         stats,
         shutdown,
         output: &args.output,
+        web,
+        linger: args.web.ui,
     }
     .run("completed")
     .await?;
@@ -50,6 +70,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     } else {
         print_summary(&summary, &db, args.seed);
     }
+    finish.done().await;
     Ok(())
 }
 

@@ -5,6 +5,17 @@ use crate::kafka::admin;
 use crate::progress::thousands;
 use crate::sinks::cassandra;
 
+/// The exit code of `status --max-lag N` while the lag is over N.
+pub const LAG_EXCEEDED_EXIT: u8 = 3;
+
+/// `status --max-lag`: the total lag is over the maximum (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("total lag {} is over --max-lag {}", thousands(*.lag), thousands(*.max))]
+pub struct LagExceeded {
+    pub lag: u64,
+    pub max: u64,
+}
+
 pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
     let dead_letter_topic = args.kafka.dead_letter_topic(&args.dead_letters);
     let topic = tokio::task::block_in_place(|| {
@@ -25,9 +36,11 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
             "table": format!("{}.{}", args.cassandra.keyspace, args.cassandra.table),
             "rows": rows.rows,
             "rows_exact": rows.exact,
+            "max_lag": args.max_lag,
+            "lag_exceeded": lag_exceeded(total_lag, args.max_lag).is_some(),
         });
         println!("{summary}");
-        return Ok(());
+        return lag_exceeded(total_lag, args.max_lag).map_or(Ok(()), |e| Err(e.into()));
     }
     println!(
         "topic {} (group {}) at {}",
@@ -66,5 +79,11 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
         args.cassandra.keyspace,
         args.cassandra.table
     );
-    Ok(())
+    lag_exceeded(total_lag, args.max_lag).map_or(Ok(()), |e| Err(e.into()))
+}
+
+fn lag_exceeded(total_lag: i64, max_lag: Option<u64>) -> Option<LagExceeded> {
+    let lag = total_lag.max(0) as u64;
+    let max = max_lag?;
+    (lag > max).then_some(LagExceeded { lag, max })
 }

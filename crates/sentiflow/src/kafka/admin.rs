@@ -335,6 +335,267 @@ pub fn partition_ids<C: rdkafka::consumer::ConsumerContext>(
     Ok(Some(found.partitions().iter().map(|p| p.id()).collect()))
 }
 
+/// One member of a consumer group and the partitions it owns.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GroupMember {
+    /// The member id the coordinator gave it.
+    pub member_id: String,
+    /// The client's `client.id` and the host it connects from.
+    pub client_id: String,
+    pub host: String,
+    /// Partitions of each topic assigned to it, sorted.
+    pub assignment: Vec<(String, Vec<i32>)>,
+}
+
+/// A consumer group as its coordinator describes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GroupDescription {
+    /// `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Empty` or `Dead`.
+    pub state: String,
+    pub members: Vec<GroupMember>,
+}
+
+/// The members of `group` and their partitions, from the group coordinator
+/// (DescribeGroups, classic protocol). Blocking.
+pub fn describe_group(args: &KafkaArgs, group: &str) -> anyhow::Result<GroupDescription> {
+    let consumer: BaseConsumer = kafka::create(&kafka::client_config(args), "admin consumer")?;
+    let list = consumer
+        .fetch_group_list(Some(group), kafka::CONNECT_TIMEOUT)
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "cannot describe consumer group {group}: {}",
+                kafka::describe_error(&error)
+            )
+        })?;
+    let Some(info) = list.groups().iter().find(|info| info.name() == group) else {
+        return Ok(GroupDescription::default());
+    };
+    let mut members: Vec<GroupMember> = info
+        .members()
+        .iter()
+        .map(|member| GroupMember {
+            member_id: member.id().to_owned(),
+            client_id: member.client_id().to_owned(),
+            host: member.client_host().to_owned(),
+            assignment: member
+                .assignment()
+                .and_then(decode_assignment)
+                .unwrap_or_default(),
+        })
+        .collect();
+    members.sort_by(|a, b| {
+        a.assignment
+            .cmp(&b.assignment)
+            .then(a.member_id.cmp(&b.member_id))
+    });
+    Ok(GroupDescription {
+        state: info.state().to_owned(),
+        members,
+    })
+}
+
+/// Decodes a consumer-protocol `Assignment` (version, then topics with their
+/// partitions, then user data); `None` when it is not one.
+fn decode_assignment(bytes: &[u8]) -> Option<Vec<(String, Vec<i32>)>> {
+    fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        if bytes.len() < n {
+            return None;
+        }
+        let (head, tail) = bytes.split_at(n);
+        *bytes = tail;
+        Some(head)
+    }
+    fn int16(bytes: &mut &[u8]) -> Option<i16> {
+        Some(i16::from_be_bytes(take(bytes, 2)?.try_into().ok()?))
+    }
+    fn int32(bytes: &mut &[u8]) -> Option<i32> {
+        Some(i32::from_be_bytes(take(bytes, 4)?.try_into().ok()?))
+    }
+    if bytes.is_empty() {
+        return Some(Vec::new());
+    }
+    let mut rest = bytes;
+    let _version = int16(&mut rest)?;
+    let topics = int32(&mut rest)?;
+    let mut assignment = Vec::new();
+    for _ in 0..topics.max(0) {
+        let length = usize::try_from(int16(&mut rest)?).ok()?;
+        let topic = String::from_utf8(take(&mut rest, length)?.to_vec()).ok()?;
+        let count = int32(&mut rest)?;
+        let mut partitions = Vec::new();
+        for _ in 0..count.max(0) {
+            partitions.push(int32(&mut rest)?);
+        }
+        partitions.sort_unstable();
+        assignment.push((topic, partitions));
+    }
+    Some(assignment)
+}
+
+/// A message read back for the dashboard.
+struct ReadBack {
+    partition: i32,
+    offset: i64,
+    timestamp_ms: Option<i64>,
+    headers: Vec<(String, Vec<u8>)>,
+    value: Vec<u8>,
+}
+
+/// Reads messages of `topic` from the given (partition, start, end) ranges
+/// (end exclusive) with a consumer outside any group, within `timeout`. Blocking.
+fn read_ranges(
+    args: &KafkaArgs,
+    topic: &str,
+    ranges: &[(i32, i64, i64)],
+    timeout: Duration,
+) -> anyhow::Result<Vec<ReadBack>> {
+    use rdkafka::Message;
+    use rdkafka::message::Headers;
+    let ranges: Vec<(i32, i64, i64)> = ranges.iter().copied().filter(|(_, s, e)| s < e).collect();
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut config = kafka::client_config(args);
+    config
+        .set("group.id", "sentiflow-dashboard")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false");
+    let consumer: BaseConsumer = kafka::create(&config, "dashboard reader")?;
+    let mut list = TopicPartitionList::new();
+    for (partition, start, _) in &ranges {
+        list.add_partition_offset(topic, *partition, Offset::Offset(*start))?;
+    }
+    consumer.assign(&list)?;
+    let mut remaining: std::collections::HashMap<i32, i64> =
+        ranges.iter().map(|(p, _, end)| (*p, *end)).collect();
+    let mut read = Vec::new();
+    let deadline = std::time::Instant::now() + timeout;
+    while !remaining.is_empty() && std::time::Instant::now() < deadline {
+        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let Ok(message) = message else { continue };
+        let partition = message.partition();
+        let Some(end) = remaining.get(&partition).copied() else {
+            continue;
+        };
+        if message.offset() + 1 >= end {
+            remaining.remove(&partition);
+        }
+        if message.offset() >= end {
+            continue;
+        }
+        let headers = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        read.push(ReadBack {
+            partition,
+            offset: message.offset(),
+            timestamp_ms: message.timestamp().to_millis(),
+            headers,
+            value: message.payload().unwrap_or_default().to_vec(),
+        });
+    }
+    Ok(read)
+}
+
+/// The timestamp of the first message each group member has not processed
+/// yet (the one at its committed offset), for partitions with lag: the age of
+/// the oldest unprocessed record is the lag in seconds. Blocking.
+pub fn oldest_unprocessed_ms(
+    args: &KafkaArgs,
+    lags: &[PartitionLag],
+) -> anyhow::Result<Vec<(i32, i64)>> {
+    let ranges: Vec<(i32, i64, i64)> = lags
+        .iter()
+        .filter(|p| p.lag > 0)
+        .map(|p| {
+            let next = p.end_offset - p.lag;
+            (p.partition, next, next + 1)
+        })
+        .collect();
+    Ok(
+        read_ranges(args, &args.topic, &ranges, Duration::from_secs(2))?
+            .into_iter()
+            .filter_map(|m| Some((m.partition, m.timestamp_ms?)))
+            .collect(),
+    )
+}
+
+/// The last `count` records of the dead-letter topic (newest first), with
+/// their reasons and where they came from, and how many it holds. Blocking.
+pub fn latest_dead_letters(
+    args: &KafkaArgs,
+    dead_letter_topic: &str,
+    count: usize,
+) -> anyhow::Result<crate::sinks::view::DeadLettersView> {
+    use crate::sinks::dead_letter_topic as dlq;
+    use crate::sinks::view::{DeadLetterView, DeadLettersView, preview};
+    let mut config = kafka::client_config(args);
+    config.set("allow.auto.create.topics", "false");
+    let consumer: BaseConsumer = kafka::create(&config, "metadata client")?;
+    let Some(partitions) = partition_ids(&consumer, dead_letter_topic)? else {
+        return Ok(DeadLettersView::default());
+    };
+    let mut total = 0u64;
+    let mut ranges = Vec::new();
+    for partition in partitions {
+        let (low, high) =
+            consumer.fetch_watermarks(dead_letter_topic, partition, kafka::CONNECT_TIMEOUT)?;
+        total += (high - low).max(0) as u64;
+        ranges.push((partition, (high - count as i64).max(low), high));
+    }
+    let mut read = read_ranges(args, dead_letter_topic, &ranges, Duration::from_secs(3))?;
+    read.sort_by(|a, b| {
+        b.timestamp_ms
+            .cmp(&a.timestamp_ms)
+            .then(b.offset.cmp(&a.offset))
+    });
+    read.truncate(count);
+    let latest = read
+        .into_iter()
+        .map(|message| {
+            let header = |name: &str| {
+                message
+                    .headers
+                    .iter()
+                    .rev()
+                    .find(|(key, _)| key == name)
+                    .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+            };
+            let origin = match (
+                header(dlq::HEADER_SOURCE_TOPIC),
+                header(dlq::HEADER_SOURCE_PARTITION),
+                header(dlq::HEADER_SOURCE_OFFSET),
+            ) {
+                (Some(topic), Some(partition), Some(offset)) => {
+                    Some(format!("{topic}/{partition}@{offset}"))
+                }
+                _ => None,
+            };
+            DeadLetterView {
+                at_ms: message.timestamp_ms,
+                code: header(dlq::HEADER_CODE),
+                reason: header(dlq::HEADER_REASON).unwrap_or_else(|| "(no reason header)".into()),
+                stage: header(dlq::HEADER_STAGE),
+                origin,
+                value_preview: preview(&message.value),
+            }
+        })
+        .collect();
+    Ok(DeadLettersView {
+        total,
+        by_code: Vec::new(),
+        latest,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,5 +639,20 @@ mod tests {
         assert_eq!(durability_warning(&spec(3, 2), 3), None);
         assert_eq!(durability_warning(&spec(2, 1), 3), None);
         assert_eq!(durability_warning(&spec(1, 1), 1), None);
+    }
+
+    #[test]
+    fn consumer_protocol_assignments_decode_to_topics_and_partitions() {
+        // version 3, one topic "sentences" with partitions 1 and 0, empty user data
+        let mut bytes = vec![0, 3, 0, 0, 0, 1, 0, 9];
+        bytes.extend_from_slice(b"sentences");
+        bytes.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0]);
+        bytes.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            decode_assignment(&bytes),
+            Some(vec![("sentences".to_owned(), vec![0, 1])])
+        );
+        assert_eq!(decode_assignment(&[]), Some(vec![]));
+        assert_eq!(decode_assignment(&[0, 3, 0, 0, 0, 1, 0, 9, b's']), None);
     }
 }

@@ -11,6 +11,9 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, params};
 
 use crate::pipeline::{DeadLetterFailure, DeadLetterSink, Sink, WriteError, WriteOutcome};
 use crate::record::{DeadLetter, ScoredRecord};
+use crate::sinks::view::{
+    self, DeadLetterView, DeadLettersView, MinuteMix, PREVIEW_BYTES, RowView,
+};
 
 /// The table every row lands in (the same name as the Cassandra table).
 pub const TABLE: &str = "sentimental_analysis";
@@ -191,6 +194,248 @@ fn add_code_column(connection: &Connection) -> rusqlite::Result<()> {
         connection.execute_batch(ADD_CODE_COLUMN)?;
     }
     Ok(())
+}
+
+/// The dashboard's read-only view of a database written by [`SqliteSink`]:
+/// its own connection, so reads never wait for the writer (WAL).
+pub struct DashboardReader {
+    connection: Mutex<Connection>,
+    path: PathBuf,
+}
+
+/// Everything the dashboard shows from the database, read at one moment.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct DatabaseView {
+    /// Whether the rows per label below were counted.
+    pub counted: bool,
+    /// Rows in the table, by label.
+    pub positive: u64,
+    pub negative: u64,
+    pub neutral: u64,
+    /// Rows produced in each minute of the window that has any, oldest first.
+    pub minutes: Vec<MinuteMix>,
+    /// The latest rows (by `produced_at`), newest first, and the same per label.
+    pub latest: Vec<RowView>,
+    pub latest_by_label: Vec<(String, Vec<RowView>)>,
+    pub dead_letters: DeadLettersView,
+}
+
+/// The dashboard's index: sentiment per minute, the compound distribution and
+/// the latest rows are all answered from it alone (no table lookups). It costs
+/// every write (see BENCHMARKS.md), so only the dashboard creates it, when it
+/// opens a database (`run --ui`, `serve --db`); `run` alone never does.
+pub const DASHBOARD_INDEX: &str = "sentimental_analysis_by_produced_at";
+
+const CREATE_DASHBOARD_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS sentimental_analysis_by_produced_at
+    ON sentimental_analysis (produced_at, sentimental_analysis, compound)";
+
+const MINUTES: &str = "
+SELECT produced_at / 60000 * 60000, sentimental_analysis,
+       min(20, max(0, CAST((compound + 1.0) * 10.0 AS INTEGER))), count(*)
+FROM sentimental_analysis
+WHERE produced_at >= ?1
+GROUP BY 1, 2, 3";
+
+const LATEST: &str = "
+SELECT id, sentence, sentimental_analysis, compound, produced_at
+FROM sentimental_analysis
+ORDER BY produced_at DESC, id DESC LIMIT ?1";
+
+const LATEST_OF_LABEL: &str = "
+SELECT id, sentence, sentimental_analysis, compound, produced_at
+FROM sentimental_analysis
+WHERE sentimental_analysis = ?1
+ORDER BY produced_at DESC, id DESC LIMIT ?2";
+
+impl DashboardReader {
+    /// Opens an existing database read-only.
+    pub fn open(path: &Path) -> Result<Self, OpenError> {
+        let open_error = |error: rusqlite::Error| OpenError::Open {
+            path: path.to_path_buf(),
+            cause: describe(&error),
+        };
+        if !path.is_file() {
+            return Err(OpenError::Open {
+                path: path.to_path_buf(),
+                cause: "no such file (write one with `sentiflow run --db PATH`)".into(),
+            });
+        }
+        ensure_dashboard_index(path);
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(path, flags).map_err(open_error)?;
+        connection
+            .execute_batch("PRAGMA busy_timeout = 5000;")
+            .map_err(open_error)?;
+        let has_table: bool = connection
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [TABLE],
+                |row| row.get(0),
+            )
+            .map_err(open_error)?;
+        if !has_table {
+            return Err(OpenError::Open {
+                path: path.to_path_buf(),
+                cause: format!("it has no table {TABLE} (was it written by `sentiflow run`?)"),
+            });
+        }
+        Ok(DashboardReader {
+            connection: Mutex::new(connection),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the view: minutes from `since_ms` on, `latest` rows (overall and per label)
+    /// and dead letters, and with `totals` the rows per label (a scan of the
+    /// whole index: skipped when a running pipeline counts them itself).
+    /// Blocking: call it off the async threads.
+    pub fn read(&self, since_ms: i64, latest: usize, totals: bool) -> anyhow::Result<DatabaseView> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let fail = |error: rusqlite::Error| {
+            anyhow!("reading {}: {}", self.path.display(), describe(&error))
+        };
+        // One read transaction: every number comes from the same snapshot.
+        connection.execute_batch("BEGIN").map_err(fail)?;
+        let result = read_view(&connection, since_ms, latest, totals);
+        let _ = connection.execute_batch("COMMIT");
+        result.map_err(fail)
+    }
+}
+
+/// Creates the dashboard's index unless it exists. Without it (a read-only
+/// file) the dashboard still works, by scanning the table.
+fn ensure_dashboard_index(path: &Path) {
+    let create = || -> rusqlite::Result<()> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(path, flags)?;
+        connection.execute_batch("PRAGMA busy_timeout = 5000;")?;
+        let exists: bool = connection.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+            [DASHBOARD_INDEX],
+            |row| row.get(0),
+        )?;
+        if !exists {
+            tracing::info!(
+                "creating the dashboard's index {DASHBOARD_INDEX} on {} (once; later writes keep it up to date)",
+                path.display()
+            );
+            connection.execute_batch(CREATE_DASHBOARD_INDEX)?;
+        }
+        Ok(())
+    };
+    if let Err(error) = create() {
+        tracing::warn!(
+            "cannot create the dashboard's index on {} ({}): the dashboard will scan the table",
+            path.display(),
+            describe(&error)
+        );
+    }
+}
+
+fn read_view(
+    connection: &Connection,
+    since_ms: i64,
+    latest: usize,
+    totals: bool,
+) -> rusqlite::Result<DatabaseView> {
+    let mut view = DatabaseView::default();
+    if totals {
+        let mut labels = connection.prepare_cached(
+            "SELECT sentimental_analysis, count(*) FROM sentimental_analysis GROUP BY 1",
+        )?;
+        let counted = labels.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?;
+        for row in counted {
+            let (label, count) = row?;
+            let count = count.max(0) as u64;
+            match label.as_str() {
+                "positive" => view.positive = count,
+                "negative" => view.negative = count,
+                _ => view.neutral += count,
+            }
+        }
+        view.counted = true;
+    }
+    let mut minutes: std::collections::BTreeMap<i64, MinuteMix> = Default::default();
+    let mut statement = connection.prepare_cached(MINUTES)?;
+    let rows = statement.query_map([since_ms], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, i64>(2)?,
+            row.get::<_, i64>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (minute, label, bucket, count) = row?;
+        minutes
+            .entry(minute)
+            .or_insert_with(|| MinuteMix::new(minute))
+            .add(&label, bucket.max(0) as usize, count.max(0) as u64);
+    }
+    view.minutes = minutes.into_values().collect();
+    let limit = latest as i64;
+    let to_row = |row: &rusqlite::Row<'_>| {
+        Ok(RowView {
+            id: row.get(0)?,
+            sentence: Some(row.get(1)?),
+            label: row.get(2)?,
+            compound: Some(row.get(3)?),
+            produced_at_ms: Some(row.get(4)?),
+        })
+    };
+    view.latest = connection
+        .prepare_cached(LATEST)?
+        .query_map([limit], to_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    for label in ["positive", "negative", "neutral"] {
+        let rows = connection
+            .prepare_cached(LATEST_OF_LABEL)?
+            .query_map(params![label, limit], to_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        view.latest_by_label.push((label.to_owned(), rows));
+    }
+    view.dead_letters = read_dead_letters(connection, latest)?;
+    Ok(view)
+}
+
+fn read_dead_letters(connection: &Connection, latest: usize) -> rusqlite::Result<DeadLettersView> {
+    let mut view = DeadLettersView::default();
+    let mut by_code = connection.prepare_cached(
+        "SELECT coalesce(code, 'unknown'), count(*) FROM dead_letters GROUP BY 1 ORDER BY 2 DESC",
+    )?;
+    for row in by_code.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+    })? {
+        let (code, count) = row?;
+        view.total += count.max(0) as u64;
+        view.by_code.push((code, count.max(0) as u64));
+    }
+    let mut last = connection.prepare_cached(
+        "SELECT recorded_at, code, reason, stage, substr(payload, 1, ?2) FROM dead_letters ORDER BY seq DESC LIMIT ?1",
+    )?;
+    view.latest = last
+        .query_map(params![latest as i64, PREVIEW_BYTES as i64 + 1], |row| {
+            Ok(DeadLetterView {
+                at_ms: row.get(0)?,
+                code: row.get(1)?,
+                reason: row.get(2)?,
+                stage: row.get(3)?,
+                origin: None,
+                value_preview: view::preview(&row.get::<_, Vec<u8>>(4)?),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(view)
 }
 
 /// Busy, locked or full databases may recover; anything else will not.

@@ -366,6 +366,9 @@ pub struct SetupReport {
     pub table: String,
     pub keyspace_creation: Creation,
     pub table_creation: Creation,
+    /// The dashboard's companion table (`keyspace.table_by_minute`) and whether
+    /// it was created; `None` when the table's name is too long to have one.
+    pub companion: Option<(String, Creation)>,
     /// Harmless differences from what was asked (replication of an existing
     /// keyspace, columns an existing table lacks, an `int` id) and warnings
     /// from Cassandra, one line each.
@@ -388,6 +391,14 @@ impl SetupReport {
                 Creation::AlreadyExisted => format!("table {} already exists", self.table),
             },
         ];
+        if let Some((companion, creation)) = &self.companion {
+            lines.push(match creation {
+                Creation::Created => {
+                    format!("created table {companion} (the dashboard's sentiment per minute)")
+                }
+                Creation::AlreadyExisted => format!("table {companion} already exists"),
+            });
+        }
         lines.extend(self.differences.iter().cloned());
         lines.extend(
             self.problems
@@ -445,6 +456,7 @@ pub async fn setup(
         table: table.to_string(),
         keyspace_creation: Creation::AlreadyExisted,
         table_creation: Creation::AlreadyExisted,
+        companion: None,
         differences: Vec::new(),
         problems: Vec::new(),
     };
@@ -481,6 +493,19 @@ pub async fn setup(
         let inspection = Inspection::of(&table, &existing);
         report.differences.extend(inspection.notes(&table));
         report.problems = inspection.problems;
+    }
+    if let Some(companion) = super::dashboard::companion_of(&table) {
+        let creation = if read_columns(&session, &companion).await?.is_empty() {
+            let doing = format!("creating table {companion}");
+            let cql = super::dashboard::create_companion_cql(&companion);
+            report
+                .differences
+                .extend(run_ddl(&session, options, cql, &doing).await?);
+            Creation::Created
+        } else {
+            Creation::AlreadyExisted
+        };
+        report.companion = Some((companion.to_string(), creation));
     }
     Ok(report)
 }

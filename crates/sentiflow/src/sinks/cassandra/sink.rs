@@ -5,7 +5,7 @@
 //! it), run requests concurrently, and bound how many are in flight. A CQL
 //! `BATCH` would funnel unrelated partitions through one coordinator: slower.
 
-use futures_util::{StreamExt as _, TryStreamExt as _, stream};
+use futures_util::{TryStreamExt as _, stream};
 use scylla::client::session::Session;
 use scylla::errors::{
     ConnectionError, ConnectionPoolError, ConnectionSetupRequestErrorKind, DbError, ExecutionError,
@@ -21,6 +21,7 @@ use scylla::value::CqlTimestamp;
 use tokio::sync::Semaphore;
 
 use super::connect::{connect, one_line};
+use super::dashboard::{Companion, prepare_companion};
 use super::options::{CassandraOptions, TableName};
 use super::schema::{Column, require_table};
 use crate::pipeline::{RejectedRow, Sink, WriteError, WriteOutcome};
@@ -32,6 +33,8 @@ use crate::record::{ReasonCode, ScoredRecord};
 pub struct CassandraSink {
     session: Session,
     insert: PreparedStatement,
+    /// Writes the dashboard's companion table (`dashboard.rs`), when it exists.
+    companion: Option<Companion>,
     /// The insert's bind markers, in order.
     columns: Vec<Column>,
     /// The table's id is `int`: ids outside 32 bits are rejected, not written.
@@ -75,6 +78,7 @@ impl CassandraSink {
                 missing.join(", ")
             );
         }
+        let companion = prepare_companion(&session, &table).await?;
         let max_in_flight = options.max_in_flight.max(1);
         tracing::info!(
             "writing to Cassandra table {table} at {:?}, up to {max_in_flight} inserts in flight",
@@ -83,6 +87,7 @@ impl CassandraSink {
         Ok(CassandraSink {
             session,
             insert,
+            companion,
             columns: inspection.columns,
             id_is_int: inspection.id_is_int,
             table,
@@ -135,6 +140,40 @@ impl CassandraSink {
             .await
             .map(drop)
     }
+
+    /// Writes `rows`. At most `max_in_flight` pending futures per batch; the
+    /// semaphore bounds the requests actually sent, across batches. The first
+    /// failure ends the batch: the pipeline retries it whole (upserts are idempotent).
+    async fn write_rows(&self, rows: &[&ScoredRecord]) -> Result<(), ExecutionError> {
+        stream::iter(rows.iter().map(Ok))
+            .try_for_each_concurrent(self.max_in_flight, |row| self.insert(row))
+            .await
+    }
+
+    /// Writes the companion cells of `rows`, batches in flight under the same bound.
+    async fn write_companion(&self, rows: &[&ScoredRecord]) -> Result<(), ExecutionError> {
+        let Some(companion) = &self.companion else {
+            return Ok(());
+        };
+        stream::iter(companion.batches(rows).into_iter().map(Ok))
+            .try_for_each_concurrent(self.max_in_flight, |(batch, values)| {
+                self.write_cells(batch, values)
+            })
+            .await
+    }
+
+    async fn write_cells(
+        &self,
+        batch: scylla::statement::batch::Batch,
+        values: Vec<super::dashboard::CompanionValues<'_>>,
+    ) -> Result<(), ExecutionError> {
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        self.session.batch(&batch, values).await.map(drop)
+    }
 }
 
 impl Sink for CassandraSink {
@@ -149,16 +188,15 @@ impl Sink for CassandraSink {
                 .filter_map(|(index, row)| self.rejection(index, row.record.id))
                 .collect();
         }
-        let accepted = rows
+        let accepted: Vec<&ScoredRecord> = rows
             .iter()
-            .filter(|row| !self.id_is_int || i32::try_from(row.record.id).is_ok());
-        // At most `max_in_flight` pending futures per batch; the semaphore
-        // bounds the requests actually sent, across batches. The first failure
-        // ends the batch: the pipeline retries it whole (upserts are idempotent).
-        stream::iter(accepted)
-            .map(Ok)
-            .try_for_each_concurrent(self.max_in_flight, |row| self.insert(row))
-            .await
+            .filter(|row| !self.id_is_int || i32::try_from(row.record.id).is_ok())
+            .collect();
+        // The dashboard's companion cells go with the rows: written when both are.
+        let (rows_written, cells_written) =
+            tokio::join!(self.write_rows(&accepted), self.write_companion(&accepted));
+        rows_written
+            .and(cells_written)
             .map_err(|error| classify(&error, &self.table))?;
         Ok(outcome)
     }

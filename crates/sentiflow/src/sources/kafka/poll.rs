@@ -1,7 +1,7 @@
 //! The poll thread: takes messages out of librdkafka, decodes them, groups
 //! them into batches and hands the batches to the pipeline's bounded queue.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -44,6 +44,9 @@ pub(super) struct Poller {
 /// What the loop tracks between iterations.
 struct LoopState {
     epochs: HashMap<i32, u64>,
+    /// Partitions of the current assignment no message has been read from
+    /// yet: their first message may reveal an offset reset.
+    unseen: HashSet<i32>,
     seen_rebalances: u64,
     pending: Vec<Polled>,
     first_pending_at: Instant,
@@ -87,6 +90,7 @@ impl Poller {
     fn poll_loop(&mut self) -> anyhow::Result<()> {
         let mut state = LoopState {
             epochs: HashMap::new(),
+            unseen: HashSet::new(),
             seen_rebalances: u64::MAX,
             pending: Vec::with_capacity(self.options.batch_size),
             first_pending_at: Instant::now(),
@@ -160,6 +164,9 @@ impl Poller {
                     }
                     state.last_activity = Instant::now();
                     self.shared.stats.source.connected.set(true);
+                    if state.unseen.remove(&message.partition()) {
+                        self.check_reset(&message, &state.epochs);
+                    }
                     let polled = self.decode(&message, &state.epochs);
                     state.pending.push(polled);
                 }
@@ -212,6 +219,7 @@ impl Poller {
         state.seen_rebalances = now;
         let partitions = self.shared.partitions();
         state.epochs = partitions.epochs();
+        state.unseen = state.epochs.keys().copied().collect();
         state
             .pending
             .retain(|polled| partitions.is_current(&polled.position));
@@ -234,7 +242,6 @@ impl Poller {
             offset: origin.offset,
             timestamp_ms,
         };
-        self.check_reset(&position);
         let original = Original {
             key: message.key().map(|key| self.copy(key)),
             value: message.payload().map(|value| self.copy(value)),
@@ -278,8 +285,17 @@ impl Poller {
     }
 
     /// Logs and counts an offset reset revealed by the first message of an assignment.
-    fn check_reset(&self, position: &Position) {
-        let Some(reset) = self.shared.partitions().first_message(position) else {
+    fn check_reset(&self, message: &BorrowedMessage<'_>, epochs: &HashMap<i32, u64>) {
+        let Some(&epoch) = epochs.get(&message.partition()) else {
+            return;
+        };
+        let position = Position {
+            partition: message.partition(),
+            epoch,
+            offset: message.offset(),
+            timestamp_ms: 0,
+        };
+        let Some(reset) = self.shared.partitions().first_message(&position) else {
             return;
         };
         let source = &self.shared.stats.source;
