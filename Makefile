@@ -1,5 +1,5 @@
 # sentiflow's entry points. `make test` is what CI runs (.ci/run).
-.PHONY: run test lint services unit fixtures bench bench-distributed build clean test-airflow
+.PHONY: run test lint services unit fixtures bench bench-distributed bench-ceiling bench-vs-spark build clean test-airflow
 .PHONY: up down logs secrets up-host lint-docker test-docker test-docker-observability
 
 CARGO ?= cargo
@@ -45,6 +45,15 @@ bench:
 ## bench-distributed: process vs the raw Cassandra and Kafka ceilings, and latency (starts the services)
 bench-distributed:
 	scripts/bench-distributed
+
+## bench-ceiling: Cassandra's real write ceiling: single-row inserts vs grouped unlogged batches (starts the services)
+bench-ceiling:
+	scripts/bench-ceiling
+
+## bench-vs-spark: sentiflow against the original PySpark + Kafka + Cassandra stack on the same messages
+## (installs PySpark and the connector jars into ~/.cache/sentiflow once; about 10 minutes)
+bench-vs-spark:
+	scripts/bench-vs-spark
 
 build:
 	$(CARGO) build --release --locked -p sentiflow
