@@ -16,8 +16,8 @@
 //!     (on a cluster, the coordinator forwards most rows to other nodes).
 //!
 //!   For each: rows/s, our CPU-µs per row (this process, /proc/self/stat),
-//!   Cassandra's CPU-µs per row (every `CassandraDaemon` process on the
-//!   machine, /proc/PID/stat) while writing and until its CPU settles after
+//!   Cassandra's CPU-µs per row (the `CassandraDaemon` processes listening on
+//!   the nodes' CQL addresses, /proc/PID/stat) while writing and until its CPU settles after
 //!   (flushes, compactions), batches that came back with a warning, and
 //!   lines of Cassandra's log (`--log FILE`) about the batch size threshold.
 //!   Options: `--shape original|sentiflow` (the original README's 3 columns,
@@ -248,11 +248,13 @@ async fn methods(args: MethodsArgs) -> anyhow::Result<()> {
             (),
         )
         .await?;
-    let pids = cassandra_pids();
+    let pids = cassandra_pids(&session);
     if pids.is_empty() {
         eprintln!(
-            "warning: no CassandraDaemon process on this machine: Cassandra's CPU is not measured"
+            "warning: no Cassandra process of this cluster runs on this machine: its CPU is not measured"
         );
+    } else {
+        eprintln!("Cassandra's CPU: processes {pids:?}");
     }
     let started = Instant::now();
     let data = Data::generate(args.rows);
@@ -372,8 +374,8 @@ async fn methods(args: MethodsArgs) -> anyhow::Result<()> {
             .take(1)
             .collect();
         println!(
-            "client µs: CPU of this process per row; node µs: CPU of Cassandra (all CassandraDaemon \
-             processes) per row while writing, and +after until it settled; warned: requests \
+            "client µs: CPU of this process per row; node µs: CPU of Cassandra (the processes of \
+             the cluster's nodes) per row while writing, and +after until it settled; warned: requests \
              answered with a warning; log: lines of Cassandra's log about the batch size threshold"
         );
         for line in detail {
@@ -735,19 +737,71 @@ impl<'a, V: SerializeRow> Iterator for GroupedBatches<'a, V> {
 /// Linux reports CPU times in /proc in units of USER_HZ, 100 on every architecture we run on.
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// Every Cassandra node running on this machine.
-fn cassandra_pids() -> Vec<u32> {
+/// The processes of the cluster's nodes, on this machine: those listening on
+/// the CQL address of a node the driver knows. Other Cassandra processes on
+/// the machine (other clusters) are not counted.
+fn cassandra_pids(session: &Session) -> Vec<u32> {
+    let addresses: Vec<std::net::SocketAddr> = session
+        .get_cluster_state()
+        .get_nodes_info()
+        .iter()
+        .map(|node| std::net::SocketAddr::new(node.address.ip(), node.address.port()))
+        .collect();
+    let inodes = listening_inodes(&addresses);
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    entries
+    let mut pids: Vec<u32> = entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
-                cmdline
-                    .windows(DAEMON.len())
-                    .any(|w| w == DAEMON.as_bytes())
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.windows(DAEMON.len()).any(|w| w == DAEMON.as_bytes()))
+        })
+        .filter(|pid| {
+            std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                fds.filter_map(Result::ok).any(|fd| {
+                    std::fs::read_link(fd.path()).is_ok_and(|target| {
+                        let target = target.to_string_lossy();
+                        target
+                            .strip_prefix("socket:[")
+                            .and_then(|rest| rest.strip_suffix(']'))
+                            .and_then(|inode| inode.parse::<u64>().ok())
+                            .is_some_and(|inode| inodes.contains(&inode))
+                    })
+                })
             })
+        })
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// Socket inodes of the IPv4 TCP sockets listening on one of `addresses`
+/// (or on the wildcard address at one of their ports), from /proc/net/tcp.
+fn listening_inodes(addresses: &[std::net::SocketAddr]) -> Vec<u64> {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return Vec::new();
+    };
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // local_address is IP (hex, host byte order) : port (hex); state 0A is LISTEN.
+            if fields.get(3) != Some(&"0A") {
+                return None;
+            }
+            let (ip, port) = fields.get(1)?.split_once(':')?;
+            let ip = std::net::Ipv4Addr::from(u32::from_str_radix(ip, 16).ok()?.swap_bytes());
+            let port = u16::from_str_radix(port, 16).ok()?;
+            let listens_for = |a: &std::net::SocketAddr| {
+                a.port() == port && (a.ip() == ip || ip.is_unspecified())
+            };
+            addresses
+                .iter()
+                .any(listens_for)
+                .then(|| fields.get(9)?.parse().ok())
+                .flatten()
         })
         .collect()
 }
