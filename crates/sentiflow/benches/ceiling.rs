@@ -17,9 +17,11 @@
 //!
 //!   For each: rows/s, our CPU-µs per row (this process, /proc/self/stat),
 //!   Cassandra's CPU-µs per row (the `CassandraDaemon` processes listening on
-//!   the nodes' CQL addresses, /proc/PID/stat) while writing and until its CPU settles after
-//!   (flushes, compactions), batches that came back with a warning, and
-//!   lines of Cassandra's log (`--log FILE`) about the batch size threshold.
+//!   the nodes' CQL addresses, /proc/PID/stat) while writing and until its
+//!   CPU settles after (flushes, compactions), the requests answered with
+//!   Cassandra's warnings about batches (over `batch_size_warn_threshold`,
+//!   5 KiB; over `unlogged_batch_across_partitions_warn_threshold`, 10
+//!   partitions), and those warnings' lines in Cassandra's log (`--log FILE`).
 //!   Options: `--shape original|sentiflow` (the original README's 3 columns,
 //!   `id int`, default; or sentiflow's 11), `--hosts H:P,...`, `--rf N`
 //!   (keyspace replication factor, default 1), `--log FILE` (repeatable),
@@ -228,11 +230,18 @@ struct Outcome {
     /// Cassandra's CPU after the last write, until it settled (flushes, compactions).
     cassandra_settle_seconds: f64,
     cassandra_cpu_us_per_row_with_settle: f64,
-    /// Requests whose response carried a warning (a batch over `batch_size_warn_threshold`).
-    requests_warned: usize,
-    first_warning: Option<String>,
-    /// Lines of Cassandra's log about the batch size threshold written during the method.
-    log_batch_warnings: usize,
+    /// Requests answered with Cassandra's batch size warning (over
+    /// `batch_size_warn_threshold`, 5 KiB by default).
+    requests_warned_size: usize,
+    /// Requests answered with Cassandra's warning about an unlogged batch over
+    /// `unlogged_batch_across_partitions_warn_threshold` partitions (10 by default).
+    requests_warned_partitions: usize,
+    /// Every distinct kind of warning, first text seen.
+    warnings: Vec<String>,
+    /// Lines of Cassandra's log written during the method: the batch size warning
+    /// (one per batch) and the partitions warning (rate-limited by Cassandra).
+    log_size_warnings: usize,
+    log_partitions_warnings: usize,
 }
 
 async fn methods(args: MethodsArgs) -> anyhow::Result<()> {
@@ -266,8 +275,15 @@ async fn methods(args: MethodsArgs) -> anyhow::Result<()> {
     );
     if !args.json {
         println!(
-            "{:<52} {:>9} {:>11} {:>11} {:>13} {:>8} {:>7}",
-            "method", "rows/s", "client µs", "node µs", "node µs+after", "warned", "log"
+            "{:<52} {:>9} {:>9} {:>8} {:>9} {:>15} {:>15} {:>9}",
+            "method",
+            "rows/s",
+            "client µs",
+            "node µs",
+            "+after",
+            "size warnings",
+            "partitions warn",
+            "log lines"
         );
     }
     let mut outcomes = Vec::new();
@@ -348,14 +364,21 @@ async fn methods(args: MethodsArgs) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&outcome)?);
         } else {
             println!(
-                "{:<52} {:>9.0} {:>11.2} {:>11.1} {:>13.1} {:>8} {:>7}",
+                "{:<52} {:>9.0} {:>9.2} {:>8.1} {:>9.1} {:>15} {:>15} {:>9}",
                 outcome.method,
                 outcome.rows_per_second,
                 outcome.client_cpu_us_per_row,
                 outcome.cassandra_cpu_us_per_row,
                 outcome.cassandra_cpu_us_per_row_with_settle,
-                format!("{}/{}", outcome.requests_warned, outcome.requests),
-                outcome.log_batch_warnings
+                format!("{}/{}", outcome.requests_warned_size, outcome.requests),
+                format!(
+                    "{}/{}",
+                    outcome.requests_warned_partitions, outcome.requests
+                ),
+                format!(
+                    "{}+{}",
+                    outcome.log_size_warnings, outcome.log_partitions_warnings
+                ),
             );
             if let Some(error) = &outcome.first_error {
                 println!("    {} rows failed, first: {error}", outcome.failed_rows);
@@ -364,22 +387,18 @@ async fn methods(args: MethodsArgs) -> anyhow::Result<()> {
         outcomes.push(outcome);
     }
     if !args.json {
-        let detail: Vec<String> = outcomes
-            .iter()
-            .filter_map(|o| {
-                o.first_warning
-                    .as_ref()
-                    .map(|w| format!("  {}: {w}", o.method))
-            })
-            .take(1)
-            .collect();
+        let mut kinds: Vec<&String> = outcomes.iter().flat_map(|o| &o.warnings).collect();
+        kinds.sort();
+        kinds.dedup_by_key(|w| w.split_whitespace().take(3).collect::<Vec<_>>());
         println!(
             "client µs: CPU of this process per row; node µs: CPU of Cassandra (the processes of \
-             the cluster's nodes) per row while writing, and +after until it settled; warned: requests \
-             answered with a warning; log: lines of Cassandra's log about the batch size threshold"
+             the cluster's nodes) per row while writing; +after: the same until it settled after \
+             (flushes, compactions); size / partitions warn: requests answered with Cassandra's \
+             batch_size_warn_threshold / unlogged_batch_across_partitions_warn_threshold warning; \
+             log lines: of those two warnings in Cassandra's log"
         );
-        for line in detail {
-            println!("first warning{line}");
+        for kind in kinds {
+            println!("  e.g. \"{kind}\"");
         }
         if let Some(best) = outcomes
             .iter()
@@ -484,12 +503,12 @@ async fn run_method<V: SerializeRow + Sync>(
     }
     let settle_seconds = settle_started.elapsed().as_secs_f64();
     let node_cpu_total = (cpu_ticks(pids) - node_cpu_before) as f64 / TICKS_PER_SECOND;
-    let log_batch_warnings = args
+    let (log_size_warnings, log_partitions_warnings) = args
         .logs
         .iter()
         .zip(log_offsets)
         .map(|(log, offset)| batch_warnings_in_log(log, offset))
-        .sum();
+        .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
 
     let rows_count = rows.len();
     let per_row = |cpu: f64| cpu * 1e6 / rows_count.max(1) as f64;
@@ -508,9 +527,11 @@ async fn run_method<V: SerializeRow + Sync>(
         cassandra_cpu_us_per_row: per_row(node_cpu_during),
         cassandra_settle_seconds: settle_seconds,
         cassandra_cpu_us_per_row_with_settle: per_row(node_cpu_total),
-        requests_warned: tally.warned,
-        first_warning: tally.first_warning,
-        log_batch_warnings,
+        requests_warned_size: tally.warned_size,
+        requests_warned_partitions: tally.warned_partitions,
+        warnings: tally.warnings,
+        log_size_warnings,
+        log_partitions_warnings,
     })
 }
 
@@ -520,8 +541,10 @@ struct Tally {
     requests: usize,
     failed_rows: usize,
     first_error: Option<String>,
-    warned: usize,
-    first_warning: Option<String>,
+    warned_size: usize,
+    warned_partitions: usize,
+    /// The first warning of each kind.
+    warnings: Vec<String>,
 }
 
 impl Tally {
@@ -532,9 +555,19 @@ impl Tally {
         self.requests += 1;
         match result {
             Ok((_, response)) => {
-                if let Some(warning) = response.warnings().next() {
-                    self.warned += 1;
-                    self.first_warning.get_or_insert_with(|| warning.to_owned());
+                for warning in response.warnings() {
+                    let kind = if warning.contains(SIZE_WARNING) {
+                        self.warned_size += 1;
+                        SIZE_WARNING
+                    } else if warning.contains(PARTITIONS_WARNING) {
+                        self.warned_partitions += 1;
+                        PARTITIONS_WARNING
+                    } else {
+                        warning
+                    };
+                    if !self.warnings.iter().any(|w| w.contains(kind)) {
+                        self.warnings.push(warning.to_owned());
+                    }
                 }
             }
             Err((rows, error)) => {
@@ -855,20 +888,27 @@ fn file_len(path: &str) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
-/// Lines from `offset` on that are Cassandra's batch size warning
-/// ("Batch for [...] is of size ..., exceeding specified threshold of ...").
-fn batch_warnings_in_log(path: &str, offset: u64) -> usize {
+/// Cassandra's batch size warning: "Batch for [ks.t] is of size 7.6KiB, exceeding
+/// specified threshold of 5.0KiB by 2.6KiB." (`batch_size_warn_threshold`).
+const SIZE_WARNING: &str = "exceeding specified threshold";
+/// Cassandra's warning about unlogged batches over
+/// `unlogged_batch_across_partitions_warn_threshold` partitions: "Unlogged batch
+/// covering 25 partitions detected against table [ks.t]. ..."
+const PARTITIONS_WARNING: &str = "Unlogged batch covering";
+
+/// Lines from `offset` on that are Cassandra's batch size warning, and its
+/// unlogged batch partitions warning.
+fn batch_warnings_in_log(path: &str, offset: u64) -> (usize, usize) {
     use std::io::{Read, Seek, SeekFrom};
     let mut text = String::new();
     let Ok(mut file) = std::fs::File::open(path) else {
-        return 0;
+        return (0, 0);
     };
     if file.seek(SeekFrom::Start(offset)).is_err() || file.read_to_string(&mut text).is_err() {
-        return 0;
+        return (0, 0);
     }
-    text.lines()
-        .filter(|l| l.contains("exceeding specified threshold") || l.contains("batch_size_warn"))
-        .count()
+    let count = |what: &str| text.lines().filter(|l| l.contains(what)).count();
+    (count(SIZE_WARNING), count(PARTITIONS_WARNING))
 }
 
 async fn session(hosts: &[String], keyspace: &str) -> anyhow::Result<Session> {
