@@ -387,9 +387,14 @@ async fn methods(args: MethodsArgs) -> anyhow::Result<()> {
         outcomes.push(outcome);
     }
     if !args.json {
-        let mut kinds: Vec<&String> = outcomes.iter().flat_map(|o| &o.warnings).collect();
-        kinds.sort();
-        kinds.dedup_by_key(|w| w.split_whitespace().take(3).collect::<Vec<_>>());
+        // One example of each kind of warning.
+        let mut kinds: Vec<&String> = Vec::new();
+        for warning in outcomes.iter().flat_map(|o| &o.warnings) {
+            let kind = |w: &str| [SIZE_WARNING, PARTITIONS_WARNING].map(|k| w.contains(k));
+            if !kinds.iter().any(|k| kind(k) == kind(warning)) {
+                kinds.push(warning);
+            }
+        }
         println!(
             "client µs: CPU of this process per row; node µs: CPU of Cassandra (the processes of \
              the cluster's nodes) per row while writing; +after: the same until it settled after \
