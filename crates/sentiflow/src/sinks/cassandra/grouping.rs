@@ -92,7 +92,11 @@ where
         batch.push(*row);
         *bytes += size;
     }
-    batches.extend(open.into_values().map(|(batch, _)| batch).filter(|b| !b.is_empty()));
+    batches.extend(
+        open.into_values()
+            .map(|(batch, _)| batch)
+            .filter(|b| !b.is_empty()),
+    );
     batches
 }
 

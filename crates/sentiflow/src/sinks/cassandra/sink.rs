@@ -12,18 +12,18 @@
 use futures_util::{TryStreamExt as _, stream};
 use scylla::client::session::Session;
 use scylla::cluster::ClusterState;
-use scylla::frame::response::result::TableSpec;
-use scylla::routing::partitioner::{Murmur3Partitioner, Partitioner as _, PartitionerHasher as _};
-use scylla::statement::batch::{Batch, BatchType};
 use scylla::errors::{
     ConnectionError, ConnectionPoolError, ConnectionSetupRequestErrorKind, DbError, ExecutionError,
     PrepareError, RequestAttemptError, UseKeyspaceError,
 };
 use scylla::frame::response::result::ColumnType;
+use scylla::frame::response::result::TableSpec;
+use scylla::routing::partitioner::{Murmur3Partitioner, Partitioner as _, PartitionerHasher as _};
 use scylla::serialize::SerializationError;
 use scylla::serialize::row::{RowSerializationContext, SerializeRow};
 use scylla::serialize::value::SerializeValue;
 use scylla::serialize::writers::RowWriter;
+use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 use tokio::sync::Semaphore;
@@ -169,7 +169,11 @@ impl CassandraSink {
         let requests = if self.limits.batching() {
             let state = self.session.get_cluster_state();
             let owners = Owners::new(&state, &self.table);
-            plan(rows, |row| owners.key(row.record.id, self.id_is_int), self.limits)
+            plan(
+                rows,
+                |row| owners.key(row.record.id, self.id_is_int),
+                self.limits,
+            )
         } else {
             plan(rows, |_| (), self.limits)
         };
