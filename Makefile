@@ -1,5 +1,5 @@
 # sentiflow's entry points. `make test` is what CI runs (.ci/run).
-.PHONY: run test lint services unit fixtures bench bench-distributed build clean test-airflow web-test-deps browser screenshot bench-web
+.PHONY: run test lint services unit fixtures bench bench-distributed bench-ceiling bench-vs-spark build clean test-airflow web-test-deps browser screenshot bench-web
 .PHONY: test-faults test-faults-down soak
 .PHONY: up down logs secrets up-host lint-docker test-docker
 
@@ -100,6 +100,15 @@ browser: web-test-deps
 ## screenshot: the README's dashboard screenshot, taken by the browser test during a real process
 screenshot: web-test-deps
 	SENTIFLOW_SCREENSHOT_DIR=$(CURDIR)/docs/images $(CARGO) test --locked -p sentiflow --test integration -- browser::dashboard_in_chromium_during_a_real_process
+
+## bench-ceiling: Cassandra's real write ceiling: single-row inserts vs grouped unlogged batches (starts the services)
+bench-ceiling:
+	scripts/bench-ceiling
+
+## bench-vs-spark: sentiflow against the original PySpark + Kafka + Cassandra stack on the same messages
+## (installs PySpark and the connector jars into ~/.cache/sentiflow once; about 10 minutes)
+bench-vs-spark:
+	scripts/bench-vs-spark
 
 build:
 	$(CARGO) build --release --locked -p sentiflow

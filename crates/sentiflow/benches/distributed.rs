@@ -112,8 +112,6 @@ async fn pipeline_without_kafka(keyspace: &str, rows: u64, batches: usize) -> an
         keyspace: keyspace.into(),
         table: "sentimental_analysis".into(),
         consistency: scylla::statement::Consistency::LocalQuorum,
-        max_in_flight: 256,
-        request_timeout: Duration::from_secs(12),
         ..CassandraOptions::default()
     };
     let sink = Arc::new(CassandraSink::open(&options).await?);

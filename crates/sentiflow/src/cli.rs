@@ -346,10 +346,18 @@ pub struct ProcessArgs {
           value_parser = clap::value_parser!(u64).range(1..=64))]
     pub max_in_flight_batches: u64,
 
-    /// Concurrent Cassandra inserts, across all batches.
-    #[arg(long, env = "CASSANDRA_CONCURRENCY", value_name = "N", default_value_t = 256,
+    /// Cassandra requests in flight at once (each a batch of rows, or one
+    /// row with --cassandra-batch-bytes 0), across all the pipeline's batches.
+    #[arg(long, env = "CASSANDRA_CONCURRENCY", value_name = "N", default_value_t = 32,
           value_parser = clap::value_parser!(u64).range(1..=8192))]
     pub cassandra_concurrency: u64,
+
+    /// Rows owned by the same Cassandra replicas go in one unlogged batch of up
+    /// to about this many bytes (kept under Cassandra's 5 KiB
+    /// batch_size_warn_threshold); 0 sends every row on its own.
+    #[arg(long, env = "CASSANDRA_BATCH_BYTES", value_name = "BYTES", default_value_t = 4096,
+          value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub cassandra_batch_bytes: u64,
 
     /// Consistency level of the inserts (`any` is refused: a row acknowledged
     /// by a hint alone would have its offset committed, and be lost with the hint).

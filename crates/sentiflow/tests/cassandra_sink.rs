@@ -196,6 +196,52 @@ async fn rewriting_the_same_ids_leaves_one_row_per_id() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_and_single_row_writes_store_the_same_rows() {
+    with_keyspace("batching", |options| async move {
+        setup(&options, 1).await.expect("setup");
+        // Sentences of every size: short ones share a batch, one over the
+        // byte budget goes alone.
+        let mut rows = scored(1..=400);
+        for (n, row) in rows.iter_mut().enumerate() {
+            row.record.sentence = "good ".repeat(1 + n * 7 % 200).into();
+        }
+        rows[7].record.sentence = "a long and lovely sentence ".repeat(400).into();
+        let batched = CassandraSink::open(&options).await.expect("open");
+        write_ok(&batched, &rows).await;
+        let single = CassandraSink::open(&CassandraOptions {
+            batch_bytes: 0,
+            ..options.clone()
+        })
+        .await
+        .expect("open");
+        // The same rows again, one request each: an upsert of identical cells.
+        write_ok(&single, &rows).await;
+        let ids = stored_ids(&options).await.expect("ids");
+        assert_eq!(ids, (1..=400).collect::<Vec<i64>>());
+        let session = session(&options).await;
+        let select = session
+            .prepare(format!(
+                "SELECT sentence FROM {}.sentimental_analysis WHERE id = ?",
+                options.keyspace
+            ))
+            .await
+            .unwrap();
+        for index in [0, 7, 399] {
+            let (sentence,): (String,) = session
+                .execute_unpaged(&select, (rows[index].record.id,))
+                .await
+                .unwrap()
+                .into_rows_result()
+                .unwrap()
+                .single_row()
+                .unwrap();
+            assert_eq!(sentence, &*rows[index].record.sentence);
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_original_readme_table_works_and_an_oversize_id_is_rejected() {
     with_keyspace("readme", |options| async move {
         let session = session(&options).await;

@@ -31,6 +31,7 @@ pub fn cassandra_options(
             .filter(|host| !host.is_empty())
             .map(str::to_owned)
             .collect(),
+        batch_bytes: crate::sinks::cassandra::default_batch_bytes(),
         port: args.cassandra_port,
         username: args.cassandra_username.clone(),
         password: args.cassandra_password.clone(),

@@ -25,11 +25,14 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
     let dead_letter_topic = args.kafka.dead_letter_topic(&args.dead_letters);
     let dead_letters =
         Arc::new(DeadLetterTopic::open(&args.kafka, dead_letter_topic.clone()).await?);
-    let cassandra = super::cassandra_options(
-        &args.cassandra,
-        args.consistency,
-        args.cassandra_concurrency as usize,
-    );
+    let cassandra = cassandra::CassandraOptions {
+        batch_bytes: args.cassandra_batch_bytes as usize,
+        ..super::cassandra_options(
+            &args.cassandra,
+            args.consistency,
+            args.cassandra_concurrency as usize,
+        )
+    };
     let sink = Arc::new(CassandraSink::open(&cassandra).await?);
 
     let (trigger, shutdown) = Shutdown::new();

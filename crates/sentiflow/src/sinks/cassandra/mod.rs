@@ -9,20 +9,22 @@
 //! - `connect.rs`: [`connect`] and the wording of connection errors.
 //! - `schema.rs`: our table, what an existing table offers ([`setup`],
 //!   [`stored_ids`], [`count_rows`]).
-//! - `sink.rs`: [`CassandraSink`], prepared single-row upserts with bounded
-//!   concurrency, and how write errors are classified.
+//! - `sink.rs`: [`CassandraSink`], prepared upserts in unlogged batches of
+//!   rows owned by the same replicas (`grouping.rs`), bounded concurrency, and
+//!   how write errors are classified.
 //! - `dashboard.rs`: the dashboard's companion table (sentiment per minute,
 //!   written by the sink next to each row) and its read path ([`Dashboard`], [`ping`]).
 
 mod connect;
 mod dashboard;
+mod grouping;
 mod options;
 mod schema;
 mod sink;
 
 pub use connect::connect;
 pub use dashboard::{COMPANION_SUFFIX, Dashboard, companion_of, ping};
-pub use options::{CassandraOptions, TableName};
+pub use options::{CassandraOptions, TableName, default_batch_bytes};
 pub use schema::{
     Creation, RowCount, SetupReport, count_rows, count_rows_within, setup, stored_ids,
 };

@@ -34,8 +34,13 @@ pub struct CassandraOptions {
     pub table: String,
     /// Consistency of writes and of reads (`stored_ids`, `count_rows`).
     pub consistency: Consistency,
-    /// Inserts in flight at once for the whole sink, across concurrent batches.
+    /// Requests in flight at once for the whole sink (each a batch of rows,
+    /// or one row when batching is off), across the pipeline's batches.
     pub max_in_flight: usize,
+    /// Estimated bytes of rows per request: rows owned by the same replicas
+    /// are sent together in unlogged batches up to this size; 0 sends every
+    /// row on its own (prepared single-row inserts).
+    pub batch_bytes: usize,
     /// Client-side limit for one request, and for opening a connection.
     pub request_timeout: Duration,
 }
@@ -60,9 +65,15 @@ pub const fn default_consistency() -> Consistency {
     Consistency::LocalQuorum
 }
 
-/// Enough to saturate one node over one connection, small enough to bound memory.
+/// Enough batches in flight to keep one node busy, few enough to bound memory.
 pub const fn default_max_in_flight() -> usize {
-    256
+    32
+}
+
+/// Under Cassandra's `batch_size_warn_threshold` (5 KiB), with room for
+/// what the estimate leaves out.
+pub const fn default_batch_bytes() -> usize {
+    4096
 }
 
 pub const fn default_request_timeout() -> Duration {
@@ -82,6 +93,7 @@ impl Default for CassandraOptions {
             table: default_table().to_owned(),
             consistency: default_consistency(),
             max_in_flight: default_max_in_flight(),
+            batch_bytes: default_batch_bytes(),
             request_timeout: default_request_timeout(),
         }
     }
@@ -101,6 +113,7 @@ impl fmt::Debug for CassandraOptions {
             .field("table", &self.table)
             .field("consistency", &self.consistency)
             .field("max_in_flight", &self.max_in_flight)
+            .field("batch_bytes", &self.batch_bytes)
             .field("request_timeout", &self.request_timeout)
             .finish()
     }
