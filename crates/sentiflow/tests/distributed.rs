@@ -284,7 +284,14 @@ fn sigterm_mid_run_drains_commits_everything_written_and_exits_cleanly() {
     let scenario = Scenario::new("term");
     scenario.setup();
     scenario.produce(&["--count", "150000", "--seed", "9"]);
-    let running = scenario.spawn_process(&["--json"]);
+    // A slow sink (one row per request, 8 in flight) so that the signal lands mid-run.
+    let running = scenario.spawn_process(&[
+        "--json",
+        "--cassandra-batch-bytes",
+        "0",
+        "--cassandra-concurrency",
+        "8",
+    ]);
     let started = wait_until(Duration::from_secs(120), || {
         scenario.status()["partitions"]
             .as_array()

@@ -52,6 +52,11 @@ fn a_rebalance_while_paused_fetches_every_partition_again() {
         "3",
         "--log",
         "info",
+        // A slow sink (one row per request, 8 in flight): a backlog is left when Cassandra hangs.
+        "--cassandra-batch-bytes",
+        "0",
+        "--cassandra-concurrency",
+        "8",
     ];
     let a = scenario.spawn_process(&member);
     let b = scenario.spawn_process(&member);
