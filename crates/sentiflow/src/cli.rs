@@ -348,14 +348,16 @@ pub struct ProcessArgs {
 
     /// Cassandra requests in flight at once (each a batch of rows, or one
     /// row with --cassandra-batch-bytes 0), across all the pipeline's batches.
-    #[arg(long, env = "CASSANDRA_CONCURRENCY", value_name = "N", default_value_t = 32,
+    #[arg(long, env = "CASSANDRA_CONCURRENCY", value_name = "N",
+          default_value_t = crate::sinks::cassandra::default_max_in_flight() as u64,
           value_parser = clap::value_parser!(u64).range(1..=8192))]
     pub cassandra_concurrency: u64,
 
-    /// Rows owned by the same Cassandra replicas go in one unlogged batch of up
-    /// to about this many bytes (kept under Cassandra's 5 KiB
-    /// batch_size_warn_threshold); 0 sends every row on its own.
-    #[arg(long, env = "CASSANDRA_BATCH_BYTES", value_name = "BYTES", default_value_t = 4096,
+    /// Rows owned by the same Cassandra replicas go in one unlogged batch (at
+    /// most 10 rows) of up to this many bytes as Cassandra counts them (kept
+    /// under its 5 KiB batch_size_warn_threshold); 0 sends every row on its own.
+    #[arg(long, env = "CASSANDRA_BATCH_BYTES", value_name = "BYTES",
+          default_value_t = crate::sinks::cassandra::default_batch_bytes() as u64,
           value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     pub cassandra_batch_bytes: u64,
 

@@ -24,7 +24,7 @@ mod sink;
 
 pub use connect::connect;
 pub use dashboard::{COMPANION_SUFFIX, Dashboard, companion_of, ping};
-pub use options::{CassandraOptions, TableName, default_batch_bytes};
+pub use options::{CassandraOptions, TableName, default_batch_bytes, default_max_in_flight};
 pub use schema::{
     Creation, RowCount, SetupReport, count_rows, count_rows_within, setup, stored_ids,
 };

@@ -67,7 +67,7 @@ pub const fn default_consistency() -> Consistency {
 
 /// Enough batches in flight to keep one node busy, few enough to bound memory.
 pub const fn default_max_in_flight() -> usize {
-    32
+    64
 }
 
 /// Under Cassandra's `batch_size_warn_threshold` (5 KiB), with room for

@@ -317,8 +317,11 @@ impl SerializeRow for RowValues<'_> {
     }
 }
 
-/// Rows in one batch at most (the byte budget usually stops a batch first).
-const MAX_BATCH_ROWS: usize = 64;
+/// Rows (so partitions: one row each) in one batch at most: Cassandra logs a
+/// warning for an unlogged batch over 10 partitions
+/// (`unlogged_batch_across_partitions_warn_threshold`), and batches of 10
+/// were the fastest the ceiling bench found on one node (BENCHMARKS.md).
+const MAX_BATCH_ROWS: usize = 10;
 
 /// Who owns a partition, from the driver's view of the ring.
 struct Owners<'a> {
