@@ -139,8 +139,13 @@ fn losing_one_then_two_cassandra_nodes_waits_with_bounded_memory_and_resumes() {
         rss_max <= rss_at_pause + 64.0,
         "memory grew from {rss_at_pause:.0} to {rss_max:.0} MiB while paused"
     );
-    // /readyz (issue 9) is not in this build; once `process --metrics-addr`
-    // exists, assert it answers 503 here and 200 after the resume.
+    // No quorum: the processor is alive but not ready.
+    let unready = wait_for_readyz(&processor, 503, Duration::from_secs(30));
+    assert!(
+        unready,
+        "/readyz did not answer 503 without a quorum:\n{}",
+        processor.stderr()
+    );
 
     // One node back: a quorum again; the processor resumes by itself.
     let logged = processor.stderr().len();
@@ -160,6 +165,12 @@ fn losing_one_then_two_cassandra_nodes_waits_with_bounded_memory_and_resumes() {
         &processor.stderr()[logged..]
     );
     processor.assert_running("after the quorum came back");
+    let ready = wait_for_readyz(&processor, 200, Duration::from_secs(60));
+    assert!(
+        ready,
+        "/readyz did not answer 200 after the quorum came back:\n{}",
+        processor.stderr()
+    );
     let quorum_back = restart + up;
     scenario
         .figures
@@ -193,4 +204,30 @@ fn losing_one_then_two_cassandra_nodes_waits_with_bounded_memory_and_resumes() {
         .add("write retries in all", &summary["write_retries"])
         .add("retry lines in the log", retries_in_log);
     scenario.audit(&[seed_ids(SEED, COUNT)], &[], 0);
+}
+
+/// Whether the processor's `/readyz` (on the metrics address it printed)
+/// answers `status` within `timeout`.
+fn wait_for_readyz(processor: &Running, status: u16, timeout: Duration) -> bool {
+    let stderr = processor.stderr();
+    let address = stderr
+        .split("metrics http://")
+        .nth(1)
+        .and_then(|rest| rest.split("/metrics").next())
+        .unwrap_or_else(|| panic!("the processor printed no metrics address:\n{stderr}"))
+        .to_owned();
+    let url = format!("http://{address}/readyz");
+    let deadline = Instant::now() + timeout;
+    loop {
+        let answered = sentiflow::web::client::get(&url, Duration::from_secs(5))
+            .map(|answer| answer.status)
+            .ok();
+        if answered == Some(status) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }

@@ -96,9 +96,9 @@ fn everything_works_over_sasl_ssl_and_tls_and_every_mistake_is_one_clear_line() 
         format!("ok, {COUNT} rows"),
     );
 
-    // The sockets a running processor listens on (none, until the metrics
-    // endpoint of issue 9): all on 127.0.0.1.
-    let mut processor = scenario.spawn("process-listening", &["process", "--log", "info"]);
+    // The sockets a running processor listens on (metrics, health and the
+    // dashboard): all on 127.0.0.1.
+    let mut processor = scenario.spawn("process-listening", &["process", "--log", "info", "--ui"]);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !processor.stderr().contains("partitions assigned") {
         assert!(Instant::now() < deadline, "{}", processor.stderr());
@@ -114,6 +114,27 @@ fn everything_works_over_sasl_ssl_and_tls_and_every_mistake_is_one_clear_line() 
         "listening sockets of a processor (ss -ltnp)",
         format!("{sockets:?}"),
     );
+    // What it serves goes with the logs, searched for passwords below.
+    let stderr = processor.stderr();
+    let address = stderr
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("the processor printed no address:\n{stderr}"))
+        .to_owned();
+    for (path, file) in [
+        ("/metrics", "served-metrics.txt"),
+        ("/", "served-dashboard.html"),
+        ("/api/snapshot", "served-snapshot.json"),
+    ] {
+        let answer = sentiflow::web::client::get(
+            &format!("http://{address}{path}"),
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|error| panic!("GET {path} from the processor: {error:#}"));
+        assert_eq!(answer.status, 200, "GET {path}: {}", answer.body);
+        std::fs::write(scenario.logs.join(file), &answer.body).unwrap();
+    }
     processor.signal("TERM");
     let (status, _, err) = processor.finish(Duration::from_secs(60));
     assert!(status.success(), "{err}");
