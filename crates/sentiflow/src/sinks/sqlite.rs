@@ -460,3 +460,155 @@ fn describe(error: &rusqlite::Error) -> String {
         _ => error.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Original, ReasonCode, Record, Stage};
+
+    fn scored(id: i64, sentence: &str) -> ScoredRecord {
+        let record = Record {
+            id,
+            sentence: sentence.to_owned().into(),
+            produced_at_ms: 1_000 + id,
+            origin: None,
+            original: None,
+        };
+        ScoredRecord::score(record, 2_000 + id)
+    }
+
+    fn rows(sink: &SqliteSink) -> Vec<(i64, String, String, i64)> {
+        let connection = sink.connection.lock().unwrap();
+        let mut statement = connection
+            .prepare("SELECT id, sentence, sentimental_analysis, processed_at FROM sentimental_analysis ORDER BY id")
+            .unwrap();
+        statement
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn rows_are_upserted_by_id_so_a_replay_rewrites_the_same_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = SqliteSink::open(&dir.path().join("t.db")).unwrap();
+        sink.write_rows(&[
+            scored(1, "I love it"),
+            scored(2, "I hate it"),
+            scored(3, "It is a table"),
+        ])
+        .unwrap();
+        // The same id again (a replay after a crash, or a new sentence): one row, the latest cells.
+        sink.write_rows(&[scored(2, "Great, truly great!")])
+            .unwrap();
+        let stored = rows(&sink);
+        assert_eq!(
+            stored,
+            vec![
+                (1, "I love it".into(), "positive".into(), 2_001),
+                (2, "Great, truly great!".into(), "positive".into(), 2_002),
+                (3, "It is a table".into(), "neutral".into(), 2_003),
+            ]
+        );
+    }
+
+    #[test]
+    fn dead_letters_keep_the_original_bytes_with_reason_stage_and_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = SqliteSink::open(&dir.path().join("t.db")).unwrap();
+        let value: &[u8] = b"\xff\xfe not utf-8 \x00";
+        let letter = DeadLetter {
+            original: Original {
+                key: Some(b"k\x01".to_vec().into()),
+                value: Some(value.to_vec().into()),
+                headers: Vec::new(),
+            },
+            code: ReasonCode::InvalidUtf8,
+            reason: "the value is not UTF-8".into(),
+            stage: Stage::Decode,
+            origin: None,
+        };
+        sink.write_dead_letters(std::slice::from_ref(&letter))
+            .unwrap();
+        let connection = sink.connection.lock().unwrap();
+        let stored: (Vec<u8>, Vec<u8>, String, String, String) = connection
+            .query_row(
+                "SELECT key, payload, reason, stage, code FROM dead_letters",
+                [],
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                    ))
+                },
+            )
+            .unwrap();
+        assert_eq!(stored.0, b"k\x01");
+        assert_eq!(stored.1, value);
+        assert_eq!(stored.2, "the value is not UTF-8");
+        assert_eq!(stored.3, Stage::Decode.as_str());
+        assert_eq!(stored.4, ReasonCode::InvalidUtf8.as_str());
+    }
+
+    #[test]
+    fn a_database_made_before_the_code_column_gets_it_and_keeps_its_letters() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(
+                "CREATE TABLE dead_letters (seq INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB, payload BLOB NOT NULL,
+                 reason TEXT NOT NULL, stage TEXT NOT NULL, recorded_at INTEGER NOT NULL);
+                 INSERT INTO dead_letters (payload, reason, stage, recorded_at) VALUES (x'00', 'old', 'decode', 1);",
+            )
+            .unwrap();
+        }
+        let sink = SqliteSink::open(&path).unwrap();
+        let connection = sink.connection.lock().unwrap();
+        let (letters, codes): (i64, i64) = connection
+            .query_row(
+                "SELECT count(*), count(code) FROM dead_letters",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((letters, codes), (1, 0));
+    }
+
+    #[test]
+    fn a_busy_locked_or_full_database_is_retried_anything_else_is_fatal() {
+        let error = |code| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        let path = Path::new("x.db");
+        for transient in [
+            rusqlite::ffi::SQLITE_BUSY,
+            rusqlite::ffi::SQLITE_LOCKED,
+            rusqlite::ffi::SQLITE_FULL,
+        ] {
+            assert!(matches!(
+                classify(path, error(transient)),
+                WriteError::Transient(_)
+            ));
+        }
+        for fatal in [
+            rusqlite::ffi::SQLITE_READONLY,
+            rusqlite::ffi::SQLITE_CORRUPT,
+            rusqlite::ffi::SQLITE_CONSTRAINT,
+        ] {
+            match classify(path, error(fatal)) {
+                WriteError::Fatal(message) => {
+                    assert!(
+                        message.to_string().starts_with("writing to x.db: "),
+                        "{message}"
+                    )
+                }
+                other => panic!("{fatal}: {other:?}"),
+            }
+        }
+    }
+}
