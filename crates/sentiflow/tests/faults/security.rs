@@ -100,7 +100,10 @@ fn everything_works_over_sasl_ssl_and_tls_and_every_mistake_is_one_clear_line() 
     // dashboard): all on 127.0.0.1.
     let mut processor = scenario.spawn("process-listening", &["process", "--log", "info", "--ui"]);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !processor.stderr().contains("partitions assigned") {
+    // Working, and serving: the address line comes once its server listens.
+    while !(processor.stderr().contains("partitions assigned")
+        && processor.stderr().contains("http://"))
+    {
         assert!(Instant::now() < deadline, "{}", processor.stderr());
         processor.assert_running("over SASL_SSL");
         std::thread::sleep(Duration::from_millis(100));

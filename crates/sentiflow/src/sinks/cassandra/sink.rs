@@ -424,17 +424,31 @@ fn pool_is_transient(error: &ConnectionPoolError) -> bool {
 /// A password changed under a running processor: no point reconnecting forever.
 fn is_login_failure(error: &ConnectionError) -> bool {
     match error {
-        ConnectionError::ConnectionSetupRequestError(setup) => matches!(
-            setup.get_error(),
-            ConnectionSetupRequestErrorKind::DbError(DbError::AuthenticationError, _)
-                | ConnectionSetupRequestErrorKind::MissingAuthentication
-        ),
+        ConnectionError::ConnectionSetupRequestError(setup) => match setup.get_error() {
+            ConnectionSetupRequestErrorKind::DbError(DbError::AuthenticationError, message) => {
+                !is_auth_outage(message)
+            }
+            ConnectionSetupRequestErrorKind::MissingAuthentication => true,
+            _ => false,
+        },
         _ => false,
     }
 }
 
+/// Cassandra answers "bad credentials" or "unauthorized" when it cannot read
+/// its own auth tables: too few replicas of `system_auth` are up (the
+/// default superuser is read at QUORUM, so two nodes of three down is
+/// enough). That is an outage that passes, not a wrong password.
+fn is_auth_outage(message: &str) -> bool {
+    message.contains("Cannot achieve consistency level") || message.contains("Operation timed out")
+}
+
 fn attempt_is_transient(error: &RequestAttemptError) -> bool {
     match error {
+        RequestAttemptError::DbError(
+            DbError::Unauthorized | DbError::AuthenticationError,
+            message,
+        ) => is_auth_outage(message),
         RequestAttemptError::DbError(db_error, _) => db_error_is_transient(db_error),
         RequestAttemptError::BrokenConnectionError(_)
         | RequestAttemptError::UnableToAllocStreamId => true,
@@ -504,6 +518,11 @@ mod tests {
                 last_connection_error: ConnectionError::ConnectTimeout,
             }),
             ExecutionError::LastAttemptError(RequestAttemptError::UnableToAllocStreamId),
+            // What Cassandra 5.0 said with two nodes of three down (faults/cassandra_loss.rs).
+            ExecutionError::LastAttemptError(RequestAttemptError::DbError(
+                DbError::Unauthorized,
+                "Unable to perform authorization of super-user permission: Cannot achieve consistency level QUORUM".into(),
+            )),
         ] {
             assert!(is_transient(&error), "{error}");
         }
