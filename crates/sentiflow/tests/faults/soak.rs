@@ -58,7 +58,8 @@ fn a_steady_load_for_ten_minutes_keeps_memory_cpu_and_latency_flat() {
         "1",
     ]);
     let observer = scenario.observer();
-    let mut processor = scenario.spawn("process", &["process", "--json", "--log", "info"]);
+    // With the dashboard served (its queries run while the soak does, when a browser polls).
+    let mut processor = scenario.spawn("process", &["process", "--json", "--log", "info", "--ui"]);
     let producer = scenario.spawn(
         "produce",
         &[
