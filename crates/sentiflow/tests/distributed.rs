@@ -386,6 +386,11 @@ fn cassandra_stopped_mid_run_the_processor_waits_with_bounded_memory_and_resumes
         "1",
         "--log",
         "info",
+        // A slow sink (one row per request, 8 in flight): work is left when Cassandra stops.
+        "--cassandra-batch-bytes",
+        "0",
+        "--cassandra-concurrency",
+        "8",
     ]);
     let rows_before = wait_until(Duration::from_secs(120), || {
         scenario.status()["partitions"]
