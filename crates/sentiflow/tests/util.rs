@@ -90,6 +90,19 @@ pub fn count_rows(db: &Path) -> i64 {
         .expect("cannot count rows")
 }
 
+/// The rows of a database another process is still creating: `None` until
+/// the file and its table exist.
+pub fn rows_so_far(db: &Path) -> Option<i64> {
+    let connection =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .ok()?;
+    connection
+        .query_row("SELECT count(*) FROM sentimental_analysis", [], |row| {
+            row.get(0)
+        })
+        .ok()
+}
+
 /// Polls `condition` until it holds or `timeout` passes; false on timeout.
 pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
