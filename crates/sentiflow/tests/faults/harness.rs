@@ -65,66 +65,89 @@ pub struct Cluster {
     pub secure: bool,
 }
 
+/// Where a cluster lives and listens unless its environment variables say
+/// otherwise (`<PREFIX>_RUN`, `<PREFIX>_KAFKA_PORT`, ...).
+struct Defaults {
+    prefix: &'static str,
+    run_folder: &'static str,
+    kafka_port: &'static str,
+    controller_port: &'static str,
+    cassandra_address: &'static str,
+    jmx_port: &'static str,
+    nodes: u8,
+    secure: bool,
+}
+
 impl Cluster {
     /// The fault tests' clusters: 3 brokers on 127.0.0.1:29092-29094 and 3
     /// Cassandra nodes on 127.0.1.1-3 (FAULTS_RUN, FAULTS_KAFKA_PORT, ...).
     pub fn three_and_three() -> Cluster {
-        Cluster {
-            run: std::env::var_os("FAULTS_RUN")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| cache_dir().join("run-faults")),
-            kafka_port: env_or("FAULTS_KAFKA_PORT", "29092").parse().unwrap(),
-            controller_port: env_or("FAULTS_KAFKA_CONTROLLER_PORT", "29192")
-                .parse()
-                .unwrap(),
-            cassandra_address: env_or("FAULTS_CASSANDRA_ADDRESS", "127.0.1.1"),
-            jmx_port: env_or("FAULTS_CASSANDRA_JMX_PORT", "17199")
-                .parse()
-                .unwrap(),
-            kafka_nodes: 3,
-            cassandra_nodes: 3,
+        Cluster::configured(Defaults {
+            prefix: "FAULTS",
+            run_folder: "run-faults",
+            kafka_port: "29092",
+            controller_port: "29192",
+            cassandra_address: "127.0.1.1",
+            jmx_port: "17199",
+            nodes: 3,
             secure: false,
-        }
+        })
     }
 
     /// The soak's pair: one broker on 127.0.0.1:29492, one Cassandra node on
     /// 127.0.3.1 (SOAK_RUN, SOAK_KAFKA_PORT, ...): the soak measures
     /// sentiflow, not the replication of a cluster on two cores.
     pub fn soak() -> Cluster {
-        Cluster {
-            run: std::env::var_os("SOAK_RUN")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| cache_dir().join("run-soak")),
-            kafka_port: env_or("SOAK_KAFKA_PORT", "29492").parse().unwrap(),
-            controller_port: env_or("SOAK_KAFKA_CONTROLLER_PORT", "29592")
-                .parse()
-                .unwrap(),
-            cassandra_address: env_or("SOAK_CASSANDRA_ADDRESS", "127.0.3.1"),
-            jmx_port: env_or("SOAK_CASSANDRA_JMX_PORT", "17399").parse().unwrap(),
-            kafka_nodes: 1,
-            cassandra_nodes: 1,
+        Cluster::configured(Defaults {
+            prefix: "SOAK",
+            run_folder: "run-soak",
+            kafka_port: "29492",
+            controller_port: "29592",
+            cassandra_address: "127.0.3.1",
+            jmx_port: "17399",
+            nodes: 1,
             secure: false,
-        }
+        })
     }
 
     /// The security scenario's pair: `up --secure`, one broker on
     /// 127.0.0.1:29292, one Cassandra node on 127.0.2.1 (FAULTS_SECURE_*).
     pub fn secured() -> Cluster {
-        Cluster {
-            run: std::env::var_os("FAULTS_SECURE_RUN")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| cache_dir().join("run-secure")),
-            kafka_port: env_or("FAULTS_SECURE_KAFKA_PORT", "29292").parse().unwrap(),
-            controller_port: env_or("FAULTS_SECURE_KAFKA_CONTROLLER_PORT", "29392")
-                .parse()
-                .unwrap(),
-            cassandra_address: env_or("FAULTS_SECURE_CASSANDRA_ADDRESS", "127.0.2.1"),
-            jmx_port: env_or("FAULTS_SECURE_CASSANDRA_JMX_PORT", "17299")
-                .parse()
-                .unwrap(),
-            kafka_nodes: 1,
-            cassandra_nodes: 1,
+        Cluster::configured(Defaults {
+            prefix: "FAULTS_SECURE",
+            run_folder: "run-secure",
+            kafka_port: "29292",
+            controller_port: "29392",
+            cassandra_address: "127.0.2.1",
+            jmx_port: "17299",
+            nodes: 1,
             secure: true,
+        })
+    }
+
+    fn configured(defaults: Defaults) -> Cluster {
+        let var =
+            |name: &str, default: &str| env_or(&format!("{}_{name}", defaults.prefix), default);
+        let port = |name: &str, default: &str| {
+            let value = var(name, default);
+            value.parse().unwrap_or_else(|_| {
+                panic!(
+                    "{}_{name} must be a port number, not {value:?}",
+                    defaults.prefix
+                )
+            })
+        };
+        Cluster {
+            run: std::env::var_os(format!("{}_RUN", defaults.prefix))
+                .map(PathBuf::from)
+                .unwrap_or_else(|| cache_dir().join(defaults.run_folder)),
+            kafka_port: port("KAFKA_PORT", defaults.kafka_port),
+            controller_port: port("KAFKA_CONTROLLER_PORT", defaults.controller_port),
+            cassandra_address: var("CASSANDRA_ADDRESS", defaults.cassandra_address),
+            jmx_port: port("CASSANDRA_JMX_PORT", defaults.jmx_port),
+            kafka_nodes: defaults.nodes,
+            cassandra_nodes: defaults.nodes,
+            secure: defaults.secure,
         }
     }
 
