@@ -45,19 +45,7 @@ fn killing_a_partition_leader_mid_run_loses_and_duplicates_nothing() {
     // The producer starts once the processor has its partitions: the leader
     // must die while both are at work.
     processor.wait_for_log("partitions assigned", Duration::from_secs(120));
-    let producer = scenario.spawn(
-        "produce",
-        &[
-            "produce",
-            "--json",
-            "--count",
-            &COUNT.to_string(),
-            "--rate",
-            RATE,
-            "--seed",
-            &SEED.to_string(),
-        ],
-    );
+    let producer = scenario.spawn_producer(COUNT, RATE, SEED);
 
     // A third of the way in, the leader of partition 0 dies.
     observer.wait_for("a third produced", Duration::from_secs(120), |end, _| {

@@ -39,19 +39,7 @@ fn losing_one_then_two_cassandra_nodes_waits_with_bounded_memory_and_resumes() {
         ],
     );
     processor.wait_for_log("partitions assigned", Duration::from_secs(120));
-    let producer = scenario.spawn(
-        "produce",
-        &[
-            "produce",
-            "--json",
-            "--count",
-            &COUNT.to_string(),
-            "--rate",
-            RATE,
-            "--seed",
-            &SEED.to_string(),
-        ],
-    );
+    let producer = scenario.spawn_producer(COUNT, RATE, SEED);
     observer.wait_while_running(
         "the processor at work",
         Duration::from_secs(120),

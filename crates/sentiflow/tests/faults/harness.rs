@@ -580,6 +580,24 @@ impl Scenario {
         (out, summary)
     }
 
+    /// `sentiflow produce --json` of `count` sentences of `seed` at `rate`
+    /// per second, in the background (logs named `produce`).
+    pub fn spawn_producer(&self, count: u64, rate: &str, seed: u64) -> Running {
+        self.spawn(
+            "produce",
+            &[
+                "produce",
+                "--json",
+                "--count",
+                &count.to_string(),
+                "--rate",
+                rate,
+                "--seed",
+                &seed.to_string(),
+            ],
+        )
+    }
+
     /// A `sentiflow <args>` in the background.
     pub fn spawn(&self, what: &str, args: &[&str]) -> Running {
         Running::spawn(

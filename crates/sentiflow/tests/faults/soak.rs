@@ -60,19 +60,7 @@ fn a_steady_load_for_ten_minutes_keeps_memory_cpu_and_latency_flat() {
     let observer = scenario.observer();
     // With the dashboard served (its queries run while the soak does, when a browser polls).
     let mut processor = scenario.spawn("process", &["process", "--json", "--log", "info", "--ui"]);
-    let producer = scenario.spawn(
-        "produce",
-        &[
-            "produce",
-            "--json",
-            "--count",
-            &count.to_string(),
-            "--rate",
-            &rate.to_string(),
-            "--seed",
-            &SEED.to_string(),
-        ],
-    );
+    let producer = scenario.spawn_producer(count, &rate.to_string(), SEED);
     let started = Instant::now();
     let mut last_cpu = (Instant::now(), processor.cpu_seconds());
     // (minute, rss MiB, cpu %, p99 ms, lag)

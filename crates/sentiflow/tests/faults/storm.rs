@@ -55,19 +55,7 @@ fn processors_started_and_killed_at_random_for_two_minutes_lose_nothing() {
     scenario.figures.add("dice (FAULTS_SEED to replay)", seed);
     let mut dice = Dice(seed);
     let observer = scenario.observer();
-    let producer = scenario.spawn(
-        "produce",
-        &[
-            "produce",
-            "--json",
-            "--count",
-            &COUNT.to_string(),
-            "--rate",
-            RATE,
-            "--seed",
-            &SEED.to_string(),
-        ],
-    );
+    let producer = scenario.spawn_producer(COUNT, RATE, SEED);
     let member = [
         "process",
         "--json",
