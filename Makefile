@@ -89,7 +89,7 @@ bench-web:
 	scripts/bench-web
 
 ## web-test-deps: what the web tests need, installed when missing: headless Chromium and
-## chromedriver (apt: chromium chromium-driver fonts-dejavu-core) and Python's prometheus_client
+## chromedriver (apt: chromium chromium-driver fonts-dejavu-core fonts-noto-color-emoji) and Python's prometheus_client
 ## (a virtualenv in ~/.cache/sentiflow). Without them those tests fail, never skip.
 web-test-deps:
 	scripts/web-test-deps
