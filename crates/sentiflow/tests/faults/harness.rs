@@ -852,24 +852,9 @@ impl Observer {
         what: &str,
         timeout: Duration,
         process: &mut Running,
-        mut condition: impl FnMut(i64, i64) -> bool,
+        condition: impl FnMut(i64, i64) -> bool,
     ) -> Duration {
-        let started = Instant::now();
-        let mut last = None;
-        while started.elapsed() < timeout {
-            process.assert_running(&format!("while waiting for: {what}"));
-            if let Some((end, committed)) = self.totals() {
-                last = Some((end, committed));
-                if condition(end, committed) {
-                    return started.elapsed();
-                }
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!(
-            "{what}: not within {timeout:?} (last end/committed: {last:?}); stderr:\n{}",
-            process.stderr()
-        );
+        self.poll(what, timeout, Some(process), condition)
     }
 
     /// Waits until `condition(end, committed)` holds; panics after `timeout`.
@@ -877,11 +862,26 @@ impl Observer {
         &self,
         what: &str,
         timeout: Duration,
+        condition: impl FnMut(i64, i64) -> bool,
+    ) -> Duration {
+        self.poll(what, timeout, None, condition)
+    }
+
+    /// Polls the offsets until `condition` holds, checking that `process`
+    /// (if any) still runs; panics after `timeout`, with its stderr.
+    fn poll(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut process: Option<&mut Running>,
         mut condition: impl FnMut(i64, i64) -> bool,
     ) -> Duration {
         let started = Instant::now();
         let mut last = None;
         while started.elapsed() < timeout {
+            if let Some(process) = process.as_deref_mut() {
+                process.assert_running(&format!("while waiting for: {what}"));
+            }
             if let Some((end, committed)) = self.totals() {
                 last = Some((end, committed));
                 if condition(end, committed) {
@@ -890,7 +890,10 @@ impl Observer {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("{what}: not within {timeout:?} (last end/committed: {last:?})");
+        let stderr = process
+            .map(|process| format!("; stderr:\n{}", process.stderr()))
+            .unwrap_or_default();
+        panic!("{what}: not within {timeout:?} (last end/committed: {last:?}){stderr}");
     }
 }
 
