@@ -949,7 +949,6 @@ async fn noop_process(flags: &[String]) -> anyhow::Result<()> {
     use sentiflow::pipeline::{PipelineOptions, PipelineStats};
     use sentiflow::shutdown::Shutdown;
     use sentiflow::sinks::dead_letter_topic::DeadLetterTopic;
-    use sentiflow::sources::kafka::{KafkaSource, KafkaSourceOptions};
     use sentiflow::stats::Components;
 
     let argv = ["sentiflow", "process"]
@@ -970,20 +969,7 @@ async fn noop_process(flags: &[String]) -> anyhow::Result<()> {
         sink: "noop_sink",
         dead_letters: "dead_letter_topic",
     }));
-    let source = KafkaSource::start(
-        &args.kafka,
-        KafkaSourceOptions {
-            group: args.group.group.clone(),
-            batch_size: args.batch_size as usize,
-            linger: Duration::from_millis(20),
-            queue_batches: 4,
-            pause_after: args.pause_after,
-            exit_when_idle: args.exit_when_idle,
-            max_sentence_bytes: args.max_sentence_bytes as usize,
-            drain_timeout: args.drain_timeout,
-        },
-        Arc::clone(&stats),
-    )?;
+    let source = sentiflow::commands::process::start_source(&args, Arc::clone(&stats))?;
     let (summary, _finish) = Drive {
         source,
         sink: Arc::new(NoopSink),

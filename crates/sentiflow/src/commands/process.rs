@@ -19,6 +19,25 @@ use crate::web;
 /// Batches queued between the poll thread and the pipeline.
 const QUEUE_BATCHES: usize = 4;
 
+/// The Kafka source `process` reads with these flags (also what the no-op
+/// sink bench, `benches/ceiling.rs`, measures).
+pub fn start_source(args: &ProcessArgs, stats: Arc<PipelineStats>) -> anyhow::Result<KafkaSource> {
+    KafkaSource::start(
+        &args.kafka,
+        KafkaSourceOptions {
+            group: args.group.group.clone(),
+            batch_size: args.batch_size as usize,
+            linger: Duration::from_millis(20),
+            queue_batches: QUEUE_BATCHES,
+            pause_after: args.pause_after,
+            exit_when_idle: args.exit_when_idle,
+            max_sentence_bytes: args.max_sentence_bytes as usize,
+            drain_timeout: args.drain_timeout,
+        },
+        stats,
+    )
+}
+
 pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
     // Fail early, with advice, if a service or a topic is missing.
     tokio::task::block_in_place(|| kafka::require_topic(&args.kafka))?;
@@ -42,21 +61,7 @@ pub async fn run(args: ProcessArgs) -> anyhow::Result<()> {
         sink: "cassandra_sink",
         dead_letters: "dead_letter_topic",
     }));
-    let batch_size = args.batch_size as usize;
-    let source = KafkaSource::start(
-        &args.kafka,
-        KafkaSourceOptions {
-            group: args.group.group.clone(),
-            batch_size,
-            linger: Duration::from_millis(20),
-            queue_batches: QUEUE_BATCHES,
-            pause_after: args.pause_after,
-            exit_when_idle: args.exit_when_idle,
-            max_sentence_bytes: args.max_sentence_bytes as usize,
-            drain_timeout: args.drain_timeout,
-        },
-        Arc::clone(&stats),
-    )?;
+    let source = start_source(&args, Arc::clone(&stats))?;
     let web = match web::bind_for(&args.web.metrics, true, args.web.ui) {
         Some(bind) => {
             let probed = Arc::clone(&sink);
