@@ -223,7 +223,16 @@ fn kill_9_mid_run_commits_no_offset_past_an_unwritten_row_and_a_restart_loses_no
     let scenario = Scenario::new("kill");
     scenario.setup();
     scenario.produce(&["--count", "200000", "--seed", "7"]);
-    let running = scenario.spawn_process(&["--batch-size", "500"]);
+    // A slow sink (one row per request, 4 in flight) so that the kill lands
+    // mid-run even when checking the committed offsets takes seconds.
+    let running = scenario.spawn_process(&[
+        "--batch-size",
+        "500",
+        "--cassandra-batch-bytes",
+        "0",
+        "--cassandra-concurrency",
+        "4",
+    ]);
     let started = wait_until(Duration::from_secs(120), || {
         let status = scenario.status();
         let committed: i64 = status["partitions"]

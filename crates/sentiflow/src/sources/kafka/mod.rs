@@ -164,6 +164,13 @@ impl KafkaSource {
             .set("max.partition.fetch.bytes", "1048576")
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "1000")
+            // Also the timeout of a JoinGroup request: a request lost by a
+            // coordinator that moved mid-join would stall the member for the
+            // default 5 minutes.
+            .set(
+                "max.poll.interval.ms",
+                max_poll_interval_ms(options.drain_timeout).to_string(),
+            )
             // Lag per partition for the metrics, from librdkafka's own view.
             .set("statistics.interval.ms", "2000");
         let context = GroupContext::new(Arc::clone(&shared));
@@ -270,5 +277,32 @@ impl Drop for KafkaSource {
         // An error path that never reached `close`: stop polling, commit nothing more.
         self.shared.close();
         self.receiver.close();
+    }
+}
+
+/// librdkafka's `max.poll.interval.ms`: the longest the poll thread stays
+/// away from `poll` (a revoke's drain, at most `drain_timeout`, or an idle
+/// check against a slow broker) plus a margin, within librdkafka's bounds.
+/// It is also how long the broker waits for members to rejoin a rebalance,
+/// and the timeout of a JoinGroup request.
+fn max_poll_interval_ms(drain_timeout: Duration) -> u64 {
+    const MARGIN: Duration = Duration::from_secs(60);
+    // At least the session timeout (librdkafka refuses less), at most a day.
+    const BOUNDS: (u64, u64) = (10_000, 86_400_000);
+    let wanted = drain_timeout.saturating_add(MARGIN).as_millis();
+    u64::try_from(wanted)
+        .unwrap_or(u64::MAX)
+        .clamp(BOUNDS.0, BOUNDS.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_poll_interval_covers_a_drain_and_stays_within_librdkafkas_bounds() {
+        assert_eq!(max_poll_interval_ms(Duration::from_secs(30)), 90_000);
+        assert_eq!(max_poll_interval_ms(Duration::ZERO), 60_000);
+        assert_eq!(max_poll_interval_ms(Duration::MAX), 86_400_000);
     }
 }
