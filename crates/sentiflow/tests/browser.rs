@@ -356,6 +356,17 @@ fn dashboard_in_chromium_during_a_real_process_is_live_matches_cassandra_and_esc
             .as_str()
             .is_some_and(|t| t.contains("0, 1"))
     });
+    // The member shows our client.id, and the broker named it after that id.
+    let member = browser.js(
+        "const cell = document.querySelector('#f-group table.members td'); return [cell.textContent, cell.title]",
+    );
+    assert_eq!(member[0], "sentiflow", "{member}");
+    assert!(
+        member[1]
+            .as_str()
+            .is_some_and(|id| id.starts_with("sentiflow-")),
+        "{member}"
+    );
     let produced = producer.wait_with_output().unwrap();
     assert!(
         produced.status.success(),

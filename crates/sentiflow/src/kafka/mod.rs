@@ -21,6 +21,9 @@ use crate::cli::KafkaArgs;
 pub fn client_config(args: &KafkaArgs) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", &args.brokers);
+    // Named in the brokers' logs and in the group's members (kafka-consumer-groups,
+    // the dashboard); librdkafka's default is "rdkafka".
+    config.set("client.id", "sentiflow");
     // The first connection error is reported by our own check, with advice; no need to repeat it.
     config.set("log.connection.close", "false");
     if let Some(protocol) = &args.kafka_security_protocol {
