@@ -197,14 +197,7 @@ fn losing_one_then_two_cassandra_nodes_waits_with_bounded_memory_and_resumes() {
 /// Whether the processor's `/readyz` (on the metrics address it printed)
 /// answers `status` within `timeout`.
 fn wait_for_readyz(processor: &Running, status: u16, timeout: Duration) -> bool {
-    let stderr = processor.stderr();
-    let address = stderr
-        .split("metrics http://")
-        .nth(1)
-        .and_then(|rest| rest.split("/metrics").next())
-        .unwrap_or_else(|| panic!("the processor printed no metrics address:\n{stderr}"))
-        .to_owned();
-    let url = format!("http://{address}/readyz");
+    let url = format!("http://{}/readyz", processor.served_address());
     let deadline = Instant::now() + timeout;
     loop {
         let answered = sentiflow::web::client::get(&url, Duration::from_secs(5))

@@ -942,6 +942,18 @@ impl Running {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// The `host:port` of the web server the process printed (metrics,
+    /// health and, with `--ui`, the dashboard).
+    pub fn served_address(&self) -> String {
+        let stderr = self.stderr();
+        stderr
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_else(|| panic!("the process printed no http:// address:\n{stderr}"))
+            .to_owned()
+    }
+
     /// Lines of stderr containing `text`.
     pub fn count(&self, text: &str) -> usize {
         self.stderr().lines().filter(|l| l.contains(text)).count()

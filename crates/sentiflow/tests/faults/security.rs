@@ -118,13 +118,7 @@ fn everything_works_over_sasl_ssl_and_tls_and_every_mistake_is_one_clear_line() 
         format!("{sockets:?}"),
     );
     // What it serves goes with the logs, searched for passwords below.
-    let stderr = processor.stderr();
-    let address = stderr
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("the processor printed no address:\n{stderr}"))
-        .to_owned();
+    let address = processor.served_address();
     for (path, file) in [
         ("/metrics", "served-metrics.txt"),
         ("/", "served-dashboard.html"),
